@@ -1,0 +1,49 @@
+//! `wharf admin …`: the same operations as the API, from the shell, on the same store.
+//! Changes are audited with the actor `wharf-admin`.
+
+use std::io::BufRead;
+
+use crate::app::App;
+use crate::config::{AdminCommand, Settings, TwoFactorCommand, UserCommand};
+use crate::domain::audit::Actor;
+
+pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let store = crate::server::open_store(&settings).await?;
+    let app = App::new(store.clone(), settings).await?;
+    let actor = Actor::admin_cli();
+    let outcome = match command {
+        AdminCommand::User(UserCommand::Create { name, email, .. }) => {
+            let password = read_password()?;
+            app.create_user(&actor, &name, &email, &password)
+                .await
+                .map(|user| println!("created user {} ({})", user.username, user.email))
+        }
+        AdminCommand::User(UserCommand::SetPassword { name, .. }) => {
+            let password = read_password()?;
+            app.set_password(&actor, &name, &password)
+                .await
+                .map(|()| println!("password of {name} changed; its sessions have ended"))
+        }
+        AdminCommand::User(UserCommand::TwoFactor(TwoFactorCommand::Enable { name })) => app
+            .enable_two_factor(&actor, &name)
+            .await
+            .map(|uri| println!("{uri}")),
+        AdminCommand::User(UserCommand::TwoFactor(TwoFactorCommand::Disable { name })) => app
+            .disable_two_factor(&actor, &name)
+            .await
+            .map(|()| println!("two-factor authentication disabled for {name}")),
+    };
+    store.close().await;
+    outcome.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// One line from standard input, without its line ending.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input");
+    }
+    Ok(password)
+}

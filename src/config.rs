@@ -1,0 +1,275 @@
+//! Command line and configuration: `wharf serve` and `wharf admin`.
+//!
+//! Every flag also reads an environment variable named after it (`--data-dir` ↔
+//! `WHARF_DATA_DIR`) and a key in the TOML file given with `--config` (`data_dir`).
+//! Precedence: flag > environment > file > default. clap resolves the first two; the file
+//! and the defaults are merged in [`Settings::resolve`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "wharf",
+    version,
+    about = "A self-hosted, Docker Hub-compatible registry and Hub API server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the store is; shared by `serve` and `admin`.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// TOML configuration file (keys named like the flags, with underscores).
+    #[arg(long, global = true, env = "WHARF_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory: the SQLite database and (later) blobs live here. [default: ./wharf-data]
+    #[arg(long, global = true, env = "WHARF_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Metadata database: absent for SQLite in the data directory, or postgres://…
+    #[arg(
+        long,
+        global = true,
+        env = "WHARF_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (Hub API and registry on one listener).
+    Serve(ServeArgs),
+    /// Manage the store from the shell; safe while the server runs.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. [default: 127.0.0.1:5000]
+    #[arg(long, env = "WHARF_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// URL clients reach this server at, for absolute links. [default: http://LISTEN]
+    #[arg(long, env = "WHARF_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Lifetime of session tokens in seconds. [default: 600]
+    #[arg(long, env = "WHARF_TOKEN_TTL", value_name = "SECS")]
+    pub token_ttl: Option<u64>,
+    /// Requests per minute per client address; 0 disables the limit. [default: 1000]
+    #[arg(long, env = "WHARF_RATE_LIMIT", value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// Failed logins per account and per client address before further attempts get 429. [default: 10]
+    #[arg(long, env = "WHARF_LOGIN_FAILURE_LIMIT", value_name = "N")]
+    pub login_failure_limit: Option<u32>,
+    /// Window in seconds over which failed logins are counted. [default: 300]
+    #[arg(long, env = "WHARF_LOGIN_FAILURE_WINDOW", value_name = "SECS")]
+    pub login_failure_window: Option<u64>,
+    /// Log format. [default: text]
+    #[arg(long, env = "WHARF_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        name: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Replace a user's password, read from standard input; open sessions end.
+    SetPassword {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Two-factor authentication (TOTP).
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TwoFactorCommand {
+    /// Enable 2FA and print the otpauth:// URI to enrol in an authenticator app.
+    Enable { name: String },
+    /// Disable 2FA.
+    Disable { name: String },
+}
+
+/// The configuration file. Every key is optional; unknown keys are an error so that a typo
+/// does not silently fall back to a default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub public_url: Option<String>,
+    pub token_ttl: Option<u64>,
+    pub rate_limit: Option<u32>,
+    pub login_failure_limit: Option<u32>,
+    pub login_failure_window: Option<u64>,
+    pub log_format: Option<LogFormat>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
+    }
+}
+
+/// Resolved settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    /// Resolved database URL (SQLite in the data directory when none was given).
+    pub database_url: String,
+    pub listen: SocketAddr,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub token_ttl_secs: u64,
+    pub rate_limit_per_minute: u32,
+    pub login_failure_limit: u32,
+    pub login_failure_window_secs: u64,
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Merges flags/environment (already in `store` and `serve`), the file, and defaults.
+    pub fn resolve(store: &StoreArgs, serve: Option<&ServeArgs>) -> anyhow::Result<Settings> {
+        let file = match &store.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = store
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./wharf-data"));
+        let database_url = store
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| crate::store::Store::sqlite_url_in(&data_dir));
+        let listen = serve
+            .and_then(|s| s.listen)
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000)));
+        let public_url = serve
+            .and_then(|s| s.public_url.clone())
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        url::Url::parse(&public_url)
+            .map_err(|e| anyhow::anyhow!("invalid public URL {public_url:?}: {e}"))?;
+        Ok(Settings {
+            data_dir,
+            database_url,
+            listen,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            token_ttl_secs: serve.and_then(|s| s.token_ttl).or(file.token_ttl).unwrap_or(600),
+            rate_limit_per_minute: serve
+                .and_then(|s| s.rate_limit)
+                .or(file.rate_limit)
+                .unwrap_or(1000),
+            login_failure_limit: serve
+                .and_then(|s| s.login_failure_limit)
+                .or(file.login_failure_limit)
+                .unwrap_or(10),
+            login_failure_window_secs: serve
+                .and_then(|s| s.login_failure_window)
+                .or(file.login_failure_window)
+                .unwrap_or(300),
+            log_format: serve
+                .and_then(|s| s.log_format)
+                .or(file.log_format)
+                .unwrap_or(LogFormat::Text),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Cli {
+        Cli::try_parse_from(args).unwrap()
+    }
+
+    #[test]
+    fn flag_beats_file_beats_default() {
+        let dir = std::env::temp_dir().join(format!("wharf-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("wharf.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:6000\"\ntoken_ttl = 60\n").unwrap();
+        let cli = parse(&[
+            "wharf",
+            "--config",
+            file.to_str().unwrap(),
+            "serve",
+            "--token-ttl",
+            "30",
+        ]);
+        let Command::Serve(serve) = &cli.command else {
+            panic!()
+        };
+        let settings = Settings::resolve(&cli.store, Some(serve)).unwrap();
+        assert_eq!(settings.token_ttl_secs, 30);
+        assert_eq!(settings.listen.port(), 6000);
+        assert_eq!(settings.public_url, "http://127.0.0.1:6000");
+        assert_eq!(settings.rate_limit_per_minute, 1000);
+        assert!(settings.database_url.starts_with("sqlite://./wharf-data/"));
+
+        std::fs::write(&file, "no_such_key = 1\n").unwrap();
+        assert!(Settings::resolve(&cli.store, Some(serve)).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn global_store_flags_work_after_the_subcommand() {
+        let cli = parse(&[
+            "wharf",
+            "admin",
+            "user",
+            "2fa",
+            "enable",
+            "alice",
+            "--data-dir",
+            "/tmp/x",
+        ]);
+        assert_eq!(cli.store.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+    }
+}

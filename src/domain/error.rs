@@ -1,0 +1,65 @@
+//! The domain's one error type. The HTTP layer renders it in the format of the API surface
+//! that was called (Hub JSON, login `{"detail"}`, and later OCI and SCIM); nothing below the
+//! HTTP layer knows about status codes or bodies.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Malformed or invalid input. The message names what was wrong.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No valid credential, or a credential that does not (or no longer) authenticate.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but the policy says no.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// The request body is larger than the endpoint accepts.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Too many requests or failed attempts; retry after this many seconds.
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    /// The password was right but the account has 2FA: the login must continue at
+    /// `/v2/users/2fa-login` with this single-use token.
+    #[error("Require secondary authentication on MFA enabled account")]
+    SecondFactorRequired { login_2fa_token: String },
+    /// A failure that is not the caller's fault. Logged; the caller sees a generic message.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Error::BadRequest(msg.into())
+    }
+    pub fn unauthorized(msg: impl Into<String>) -> Self {
+        Error::Unauthorized(msg.into())
+    }
+    pub fn forbidden(msg: impl Into<String>) -> Self {
+        Error::Forbidden(msg.into())
+    }
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Error::NotFound(msg.into())
+    }
+    pub fn internal(msg: impl std::fmt::Display) -> Self {
+        Error::Internal(msg.to_string())
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => Error::Conflict(what),
+            StoreError::NotFound => Error::NotFound("not found".into()),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The domain: what Wharf does, independent of HTTP. Operations are methods on
+//! [`crate::app::App`], grouped by subject; every permission question goes to [`policy`],
+//! every state change records its event through [`audit`].
+
+pub mod access_tokens;
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod error;
+pub mod policy;
+pub mod secrets;
+pub mod session;
+pub mod totp;
+
+pub use error::{Error, Result};

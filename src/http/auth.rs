@@ -1,0 +1,32 @@
+//! Who is calling: the `Authorization` header, checked against the store on every request.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::error::{ApiError, Hub};
+use crate::app::App;
+use crate::domain::policy::Principal;
+use crate::domain::Error;
+
+/// An authenticated caller. Rejects with 401 when there is no valid session token.
+pub struct Caller(pub Principal);
+
+/// The bearer token of a request: `Authorization: Bearer …`, or `Authorization: JWT …` as
+/// older Docker Hub clients send it.
+pub fn bearer_token(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    let known = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt");
+    (known && !token.is_empty()).then_some(token)
+}
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = ApiError<Hub>;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(parts).ok_or_else(|| Error::unauthorized("authentication required"))?;
+        Ok(Caller(app.principal_for(token).await?))
+    }
+}

@@ -1,0 +1,114 @@
+//! Rendering domain errors as HTTP responses, once, per API surface.
+//!
+//! Handlers return `Result<_, ApiError<S>>` where `S` is the surface they belong to; a
+//! domain error converts with `?` and is rendered here in that surface's format. Nothing
+//! else builds error bodies.
+
+use std::marker::PhantomData;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::domain::Error;
+
+/// An API surface: how its errors look on the wire.
+pub trait Surface: Send + Sync + 'static {
+    fn render(status: StatusCode, error: &Error) -> Response;
+}
+
+/// The Hub API: `{"message": …, "errinfo": null, "detail": …}` (the official `error`
+/// schema; `detail` repeats the message for older clients that read it).
+pub struct Hub;
+
+/// The login endpoints (`/v2/users/login`, `/v2/users/2fa-login`): `{"detail": …}`, plus
+/// `login_2fa_token` when the second factor is required.
+pub struct Login;
+
+impl Surface for Hub {
+    fn render(status: StatusCode, error: &Error) -> Response {
+        let message = public_message(status, error);
+        (
+            status,
+            Json(json!({"message": message, "errinfo": null, "detail": message})),
+        )
+            .into_response()
+    }
+}
+
+impl Surface for Login {
+    fn render(status: StatusCode, error: &Error) -> Response {
+        let body = match error {
+            Error::SecondFactorRequired { login_2fa_token } => json!({
+                "detail": error.to_string(),
+                "login_2fa_token": login_2fa_token,
+            }),
+            _ => json!({"detail": public_message(status, error)}),
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+/// A domain error on its way out through surface `S`.
+pub struct ApiError<S: Surface>(pub Error, PhantomData<S>);
+
+impl<S: Surface> From<Error> for ApiError<S> {
+    fn from(error: Error) -> Self {
+        ApiError(error, PhantomData)
+    }
+}
+
+impl<S: Surface> ApiError<S> {
+    pub fn new(error: Error) -> Self {
+        error.into()
+    }
+}
+
+pub type HubResult<T> = Result<T, ApiError<Hub>>;
+pub type LoginResult<T> = Result<T, ApiError<Login>>;
+
+pub fn status_of(error: &Error) -> StatusCode {
+    match error {
+        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::Unauthorized(_) | Error::SecondFactorRequired { .. } => StatusCode::UNAUTHORIZED,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// What the caller is told. Internal details are logged, never sent.
+fn public_message(status: StatusCode, error: &Error) -> String {
+    match error {
+        Error::Internal(detail) => {
+            tracing::error!(error = %detail, "internal error");
+            "internal error".into()
+        }
+        Error::RateLimited { .. } => "Rate limit exceeded".into(),
+        other => {
+            let text = other.to_string();
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_lowercase()
+            } else {
+                text
+            }
+        }
+    }
+}
+
+impl<S: Surface> IntoResponse for ApiError<S> {
+    fn into_response(self) -> Response {
+        let status = status_of(&self.0);
+        let mut response = S::render(status, &self.0);
+        if let Error::RateLimited { retry_after_secs } = self.0 {
+            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET /v2/user`: the calling user (a Wharf extension of the official spec; Docker's own
+//! clients, hub-tool and the Terraform provider, call it).
+
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::domain::policy::{authorize, Action};
+use crate::http::auth::Caller;
+use crate::http::error::HubResult;
+use crate::http::openapi::ErrorBody;
+use crate::timefmt::format_micros;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentUser {
+    pub id: String,
+    pub username: String,
+    pub full_name: String,
+    pub location: String,
+    pub company: String,
+    pub gravatar_email: String,
+    pub gravatar_url: String,
+    pub is_staff: bool,
+    pub is_admin: bool,
+    pub profile_url: String,
+    pub date_joined: String,
+    /// Always `User`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The calling user (extension).
+#[utoipa::path(
+    get,
+    path = "/v2/user",
+    tag = "wharf-extensions",
+    operation_id = "GetCurrentUser",
+    responses(
+        (status = 200, description = "The calling user", body = CurrentUser),
+        (status = 401, description = "Unauthorized", body = ErrorBody),
+    )
+)]
+pub async fn current(State(app): State<App>, Caller(principal): Caller) -> HubResult<Json<CurrentUser>> {
+    authorize(Some(&principal), Action::ReadOwnAccount)?;
+    let user = app.user_named(&principal.username).await?;
+    Ok(Json(CurrentUser {
+        profile_url: format!("{}/u/{}", app.settings.public_url, user.username),
+        id: user.id,
+        username: user.username,
+        full_name: user.full_name,
+        location: String::new(),
+        company: String::new(),
+        gravatar_email: String::new(),
+        gravatar_url: String::new(),
+        is_staff: false,
+        is_admin: false,
+        date_joined: format_micros(user.created_at),
+        kind: "User".into(),
+    }))
+}

@@ -1,0 +1,77 @@
+//! The HTTP layer: one listener, one router. Hub API groups live in [`hub`]; the registry
+//! (under the same `/v2/`) joins later. Cross-cutting conventions each live in one module:
+//! errors ([`error`]), pagination ([`pagination`]), authentication ([`auth`]), request
+//! limits ([`ratelimit`]), extractors ([`extract`]).
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod hub;
+pub mod openapi;
+pub mod pagination;
+pub mod ratelimit;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderName, Request};
+use axum::routing::get;
+use axum::{middleware, Extension, Json, Router};
+use serde_json::json;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::app::App;
+use crate::domain::Error;
+use error::{ApiError, Hub, HubResult};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as an axum router, and its OpenAPI document.
+pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
+    let (hub, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(hub::routes())
+        .split_for_parts();
+    let router = hub
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .route("/v2/openapi.json", get(openapi::document))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            ratelimit::limit_requests,
+        ))
+        .layer(Extension(Arc::new(doc.clone())))
+        .with_state(app)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    (router, doc)
+}
+
+/// Liveness and store reachability.
+async fn healthz(State(app): State<App>) -> HubResult<Json<serde_json::Value>> {
+    app.store.ping().await.map_err(Error::from)?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+async fn not_found() -> ApiError<Hub> {
+    Error::not_found("not found").into()
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut response = ApiError::<Hub>::new(Error::bad_request("method not allowed")).into_response();
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}

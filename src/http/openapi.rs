@@ -1,0 +1,64 @@
+//! The OpenAPI document, assembled from the `#[utoipa::path]` of every route (routes are
+//! registered through `utoipa_axum`, so a route cannot exist without its description).
+//! Served at `GET /v2/openapi.json` (a Wharf extension).
+
+use axum::{Extension, Json};
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The error body of the Hub API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub message: String,
+    /// Additional context, when available.
+    pub errinfo: Option<serde_json::Value>,
+    /// The same text as `message`, for older clients.
+    pub detail: String,
+}
+
+/// Tag of the routes Wharf adds beyond the official API.
+pub const EXTENSION_TAG: &str = "wharf-extensions";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Wharf: Docker Hub API",
+        description = "The Docker Hub API (v2) as served by Wharf. Routes tagged `wharf-extensions` are Wharf extensions beyond the official API.",
+    ),
+    paths(document),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags((name = "wharf-extensions", description = "Wharf extensions: not part of the official Docker Hub API")),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut scheme = Http::new(HttpAuthScheme::Bearer);
+        scheme.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearerAuth", SecurityScheme::Http(scheme));
+        // Routes without an explicit `security(…)` need a bearer token.
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearerAuth",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The OpenAPI document of this server.
+#[utoipa::path(
+    get,
+    path = "/v2/openapi.json",
+    tag = "wharf-extensions",
+    security(()),
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn document(Extension(doc): Extension<std::sync::Arc<OpenApiDoc>>) -> Json<OpenApiDoc> {
+    Json((*doc).clone())
+}
