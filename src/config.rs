@@ -57,7 +57,7 @@ pub struct ServeArgs {
     /// Address to listen on. [default: 127.0.0.1:5000]
     #[arg(long, env = "WHARF_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
-    /// URL clients reach this server at, for absolute links. [default: http://LISTEN]
+    /// URL clients reach this server at, for absolute links. [default: from each request's Host header]
     #[arg(long, env = "WHARF_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
     /// Lifetime of session tokens in seconds. [default: 600]
@@ -158,8 +158,9 @@ pub struct Settings {
     /// Resolved database URL (SQLite in the data directory when none was given).
     pub database_url: String,
     pub listen: SocketAddr,
-    /// Without a trailing slash.
-    pub public_url: String,
+    /// The configured public URL, without a trailing slash. `None`: links are built from
+    /// each request's `Host` header (see `http::extract::public_base`).
+    pub public_url: Option<String>,
     pub token_ttl_secs: u64,
     pub rate_limit_per_minute: u32,
     pub login_failure_limit: u32,
@@ -189,17 +190,16 @@ impl Settings {
             .and_then(|s| s.listen)
             .or(file.listen)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000)));
-        let public_url = serve
-            .and_then(|s| s.public_url.clone())
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
-        url::Url::parse(&public_url)
-            .map_err(|e| anyhow::anyhow!("invalid public URL {public_url:?}: {e}"))?;
+        let public_url = serve.and_then(|s| s.public_url.clone()).or(file.public_url);
+        if let Some(public_url) = &public_url {
+            url::Url::parse(public_url)
+                .map_err(|e| anyhow::anyhow!("invalid public URL {public_url:?}: {e}"))?;
+        }
         Ok(Settings {
             data_dir,
             database_url,
             listen,
-            public_url: public_url.trim_end_matches('/').to_string(),
+            public_url: public_url.map(|url| url.trim_end_matches('/').to_string()),
             token_ttl_secs: serve.and_then(|s| s.token_ttl).or(file.token_ttl).unwrap_or(600),
             rate_limit_per_minute: serve
                 .and_then(|s| s.rate_limit)
@@ -249,7 +249,7 @@ mod tests {
         let settings = Settings::resolve(&cli.store, Some(serve)).unwrap();
         assert_eq!(settings.token_ttl_secs, 30);
         assert_eq!(settings.listen.port(), 6000);
-        assert_eq!(settings.public_url, "http://127.0.0.1:6000");
+        assert_eq!(settings.public_url, None);
         assert_eq!(settings.rate_limit_per_minute, 1000);
         assert!(settings.database_url.starts_with("sqlite://./wharf-data/"));
 

@@ -39,7 +39,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = App::new(store.clone(), settings).await?;
     spawn_housekeeping(app.clone());
     let (router, _) = crate::http::router(app.clone());
-    tracing::info!(%addr, public_url = %app.settings.public_url, "wharf listening on {addr}");
+    let public_url = app
+        .settings
+        .public_url
+        .as_deref()
+        .unwrap_or("(from the Host header)");
+    tracing::info!(%addr, public_url, "wharf listening on {addr}");
     // Real clients call Hub routes with and without a trailing slash; trimming happens
     // before routing, so every route answers to both.
     let service = NormalizePathLayer::trim_trailing_slash().layer(router);

@@ -113,6 +113,7 @@ impl App {
         if let Some(label) = label {
             validate_label(label)?;
         }
+        let current = self.own_pat(principal, id).await?;
         let mut tx = self.store.begin().await?;
         let update = PatUpdate { label, is_active };
         if !self
@@ -127,10 +128,9 @@ impl App {
             &principal.username,
             &principal.username,
         )
-        .with("token_id", id);
-        if let Some(label) = label {
-            event = event.with("token_label", label);
-        }
+        .with("token_id", id)
+        // The event names the token by its label after the change.
+        .with("token_label", label.unwrap_or(&current.label));
         if let Some(active) = is_active {
             event = event.with("is_active", active.to_string());
         }

@@ -77,3 +77,30 @@ pub fn client_ip(parts: &Parts) -> IpAddr {
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
+
+/// The base URL for absolute links in responses: the configured public URL, or else
+/// `http://` plus the request's `Host` header (what the client used to reach us).
+pub fn public_base(parts: &Parts, configured: Option<&str>) -> String {
+    if let Some(url) = configured {
+        return url.to_string();
+    }
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+        .unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// The base URL for absolute links ([`public_base`]) as an extractor.
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<crate::app::App> for PublicBase {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &crate::app::App) -> Result<Self, Self::Rejection> {
+        Ok(PublicBase(public_base(parts, app.settings.public_url.as_deref())))
+    }
+}

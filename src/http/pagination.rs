@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, Hub};
+use super::extract::public_base;
 use crate::app::App;
 use crate::domain::Error;
 
@@ -116,7 +117,8 @@ impl FromRequestParts<App> for PageRequest {
             .get::<OriginalUri>()
             .map(|o| o.0.clone())
             .unwrap_or_else(|| parts.uri.clone());
-        Ok(PageRequest::parse(&uri, &app.settings.public_url)?)
+        let base = public_base(parts, app.settings.public_url.as_deref());
+        Ok(PageRequest::parse(&uri, &base)?)
     }
 }
 

@@ -3,7 +3,11 @@
 
 mod harness;
 
+mod access_tokens;
 mod admin;
 mod auth_token;
+mod conventions;
+mod lifecycle;
 mod login;
+mod spec_contract;
 mod store;

@@ -10,6 +10,7 @@ use crate::app::App;
 use crate::domain::policy::{authorize, Action};
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
+use crate::http::extract::PublicBase;
 use crate::http::openapi::ErrorBody;
 use crate::timefmt::format_micros;
 
@@ -42,11 +43,15 @@ pub struct CurrentUser {
         (status = 401, description = "Unauthorized", body = ErrorBody),
     )
 )]
-pub async fn current(State(app): State<App>, Caller(principal): Caller) -> HubResult<Json<CurrentUser>> {
+pub async fn current(
+    State(app): State<App>,
+    Caller(principal): Caller,
+    PublicBase(base): PublicBase,
+) -> HubResult<Json<CurrentUser>> {
     authorize(Some(&principal), Action::ReadOwnAccount)?;
     let user = app.user_named(&principal.username).await?;
     Ok(Json(CurrentUser {
-        profile_url: format!("{}/u/{}", app.settings.public_url, user.username),
+        profile_url: format!("{base}/u/{}", user.username),
         id: user.id,
         username: user.username,
         full_name: user.full_name,
