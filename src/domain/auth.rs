@@ -182,6 +182,9 @@ impl App {
 
     /// Verifies `secret` (a password or a PAT) for `username`.
     async fn check_secret(&self, username: &str, secret: &str, client: IpAddr) -> Result<Authenticated> {
+        // Usernames are lowercase; `Alice` logs in as `alice`, as on Docker Hub.
+        let username = username.trim().to_ascii_lowercase();
+        let username = username.as_str();
         self.refuse_if_guessing(username, client)?;
         let user = self.store.user_by_name(username).await?;
         let found = if secret.starts_with(PAT_PREFIX) {

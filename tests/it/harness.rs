@@ -171,7 +171,11 @@ impl Server {
             let mut tx = Some(tx);
             while let Ok(Some(line)) = lines.next_line().await {
                 if let Some(rest) = line.split("wharf listening on ").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
+                    // Text or JSON logs: the address is the run of address characters.
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+                        .collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }

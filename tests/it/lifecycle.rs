@@ -31,7 +31,19 @@ async fn healthz_reports_ok(backend: Backend) {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+async fn json_logs(backend: Backend) {
+    let server = Server::start_with(&backend, &["--log-format", "json"], &[]).await;
+    let log = server.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("wharf listening on"))
+        .expect("listening line");
+    let parsed: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(parsed["level"], "INFO");
+}
+
 crate::both_backends!(
     sigterm_shuts_down_gracefully_and_data_survives,
-    healthz_reports_ok
+    healthz_reports_ok,
+    json_logs
 );

@@ -68,6 +68,8 @@ async fn password_login_returns_a_working_token(backend: Backend) {
     let (status, body) = login(&server, "alice", PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_session_works(&server, body["token"].as_str().unwrap()).await;
+    // Usernames are case-insensitive at login.
+    assert_eq!(login(&server, "Alice", PASSWORD).await.0, StatusCode::OK);
     // hub-tool adds ?refresh_token=true; it is accepted.
     let res = server
         .request(reqwest::Method::POST, "/v2/users/login/?refresh_token=true")
