@@ -82,7 +82,7 @@ impl App {
         validate_username(username)?;
         let email = normalize_email(email)?;
         validate_password(password)?;
-        let hash = secrets::hash_password(password)?;
+        let hash = secrets::hash_password_off_thread(password).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let new_user = NewUser {
             id: &id,
@@ -110,7 +110,7 @@ impl App {
     pub async fn set_password(&self, actor: &Actor, username: &str, password: &str) -> Result<()> {
         validate_password(password)?;
         let user = self.user_named(username).await?;
-        let hash = secrets::hash_password(password)?;
+        let hash = secrets::hash_password_off_thread(password).await?;
         let mut tx = self.store.begin().await?;
         self.store.set_password(&mut tx, &user.id, &hash).await?;
         self.commit_audited(

@@ -22,6 +22,15 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(Error::internal)
 }
 
+/// [`hash_password`] on the blocking pool: argon2 is deliberately slow and must not hold
+/// up the async workers.
+pub async fn hash_password_off_thread(password: &str) -> Result<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(Error::internal)?
+}
+
 /// Checks a password against a stored argon2 hash (the comparison is constant-time).
 pub fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {

@@ -59,8 +59,18 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
     (router, doc)
 }
 
-/// Liveness and store reachability.
-async fn healthz(State(app): State<App>) -> HubResult<Json<serde_json::Value>> {
+/// Liveness and store reachability (extension).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "wharf-extensions",
+    security(()),
+    responses(
+        (status = 200, description = "The server is up and its store answers"),
+        (status = 500, description = "The store does not answer", body = openapi::ErrorBody),
+    )
+)]
+pub async fn healthz(State(app): State<App>) -> HubResult<Json<serde_json::Value>> {
     app.store.ping().await.map_err(Error::from)?;
     Ok(Json(json!({"status": "ok"})))
 }

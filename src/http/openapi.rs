@@ -28,7 +28,7 @@ pub const EXTENSION_TAG: &str = "wharf-extensions";
         title = "Wharf: Docker Hub API",
         description = "The Docker Hub API (v2) as served by Wharf. Routes tagged `wharf-extensions` are Wharf extensions beyond the official API.",
     ),
-    paths(document),
+    paths(document, crate::http::healthz),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
     tags((name = "wharf-extensions", description = "Wharf extensions: not part of the official Docker Hub API")),
