@@ -170,17 +170,19 @@ impl Server {
             let mut lines = BufReader::new(stderr).lines();
             let mut tx = Some(tx);
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.split("wharf listening on ").nth(1) {
-                    // Text or JSON logs: the address is the run of address characters.
-                    let addr: String = rest
-                        .chars()
+                // Text or JSON logs: the address is the run of address characters.
+                let addr: Option<String> = line.split("wharf listening on ").nth(1).map(|rest| {
+                    rest.chars()
                         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
-                        .collect();
+                        .collect()
+                });
+                // Keep the line before announcing the start, so a test sees it in the log.
+                sink.lock().unwrap().push(line);
+                if let Some(addr) = addr {
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }
                 }
-                sink.lock().unwrap().push(line);
             }
         });
         let addr = match tokio::time::timeout(Duration::from_secs(60), rx).await {
