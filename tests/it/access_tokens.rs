@@ -567,27 +567,26 @@ async fn tokens_are_private_to_their_owner(backend: Backend) {
     assert_eq!(counts(&page), (0, 0), "{page}");
 }
 
+/// GET, PATCH and DELETE of token `uuid` are all 404 and change nothing.
+async fn assert_item_not_found(server: &Server, session: &str, uuid: &str) {
+    let one = token_path(uuid);
+    let attempts = [
+        server.request(Method::GET, &one),
+        server
+            .request(Method::PATCH, &one)
+            .json(&json!({"is_active": true})),
+        server.request(Method::DELETE, &one),
+    ];
+    for req in attempts {
+        assert_refused(server, session, StatusCode::NOT_FOUND, req.bearer_auth(session)).await;
+    }
+}
+
 async fn unknown_tokens_are_404(backend: Backend) {
     let (server, session) = start(&backend).await;
     server.create_pat(&session, "ci", &["repo:read"]).await;
     for uuid in [uuid::Uuid::new_v4().to_string(), "not-a-uuid".to_string()] {
-        let one = token_path(&uuid);
-        let attempts = [
-            server.request(Method::GET, &one),
-            server
-                .request(Method::PATCH, &one)
-                .json(&json!({"is_active": false})),
-            server.request(Method::DELETE, &one),
-        ];
-        for req in attempts {
-            assert_refused(
-                &server,
-                &session,
-                StatusCode::NOT_FOUND,
-                req.bearer_auth(&session),
-            )
-            .await;
-        }
+        assert_item_not_found(&server, &session, &uuid).await;
     }
 }
 
@@ -823,23 +822,7 @@ async fn delete_removes_the_token_and_its_sessions(backend: Backend) {
     let page = list_ok(&server, &session, "").await;
     assert_eq!(page["results"], json!([redacted(&kept)]));
     assert_eq!(counts(&page), (1, 1));
-    let one = token_path(uuid);
-    let gone = [
-        server.request(Method::GET, &one),
-        server
-            .request(Method::PATCH, &one)
-            .json(&json!({"is_active": true})),
-        server.request(Method::DELETE, &one),
-    ];
-    for req in gone {
-        assert_refused(
-            &server,
-            &session,
-            StatusCode::NOT_FOUND,
-            req.bearer_auth(&session),
-        )
-        .await;
-    }
+    assert_item_not_found(&server, &session, uuid).await;
 }
 
 async fn expired_tokens_stop_working(backend: Backend) {
