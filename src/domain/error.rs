@@ -19,6 +19,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The route exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The request body is larger than the endpoint accepts.
     #[error("{0}")]
     PayloadTooLarge(String),

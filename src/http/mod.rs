@@ -79,9 +79,6 @@ async fn not_found() -> ApiError<Hub> {
     Error::not_found("not found").into()
 }
 
-async fn method_not_allowed() -> axum::response::Response {
-    use axum::response::IntoResponse;
-    let mut response = ApiError::<Hub>::new(Error::bad_request("method not allowed")).into_response();
-    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
-    response
+async fn method_not_allowed() -> ApiError<Hub> {
+    Error::MethodNotAllowed.into()
 }
