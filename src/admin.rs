@@ -4,8 +4,9 @@
 use std::io::BufRead;
 
 use crate::app::App;
-use crate::config::{AdminCommand, Settings, TwoFactorCommand, UserCommand};
+use crate::config::{AdminCommand, OrgCommand, Settings, TwoFactorCommand, UserCommand};
 use crate::domain::audit::Actor;
+use crate::domain::policy::Role;
 
 pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
     let store = crate::server::open_store(&settings).await?;
@@ -32,6 +33,19 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
             .disable_two_factor(&actor, &name)
             .await
             .map(|()| println!("two-factor authentication disabled for {name}")),
+        AdminCommand::Org(OrgCommand::Create { name, owner }) => app
+            .create_org(&actor, &name, &owner)
+            .await
+            .map(|org| println!("created organization {} (owner {owner})", org.name)),
+        AdminCommand::Org(OrgCommand::AddMember { org, user, role }) => {
+            match Role::from_request("role", &role) {
+                Ok(role) => app
+                    .admin_add_member(&org, &user, role)
+                    .await
+                    .map(|()| println!("{user} is a member of {org} with role {}", role.as_str())),
+                Err(e) => Err(e),
+            }
+        }
     };
     store.close().await;
     outcome.map_err(|e| anyhow::anyhow!("{e}"))

@@ -75,6 +75,17 @@ pub struct ServeArgs {
     /// Log format. [default: text]
     #[arg(long, env = "WHARF_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Who may create organizations with `POST /v2/orgs`: `anyone` signed in, or only
+    /// `admin` (with `wharf admin org create`). [default: anyone]
+    #[arg(long, env = "WHARF_ORG_CREATION", value_name = "WHO")]
+    pub org_creation: Option<OrgCreation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgCreation {
+    Anyone,
+    Admin,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -95,6 +106,27 @@ pub enum AdminCommand {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organization with USER as its first owner.
+    Create {
+        name: String,
+        #[arg(long, value_name = "USER")]
+        owner: String,
+    },
+    /// Add USER to the organization with a role (or change the role of a member).
+    AddMember {
+        org: String,
+        user: String,
+        /// `owner`, `editor` or `member`.
+        #[arg(long, default_value = "member")]
+        role: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +173,7 @@ pub struct FileConfig {
     pub login_failure_limit: Option<u32>,
     pub login_failure_window: Option<u64>,
     pub log_format: Option<LogFormat>,
+    pub org_creation: Option<OrgCreation>,
 }
 
 impl FileConfig {
@@ -166,6 +199,7 @@ pub struct Settings {
     pub login_failure_limit: u32,
     pub login_failure_window_secs: u64,
     pub log_format: LogFormat,
+    pub org_creation: OrgCreation,
 }
 
 impl Settings {
@@ -217,6 +251,10 @@ impl Settings {
                 .and_then(|s| s.log_format)
                 .or(file.log_format)
                 .unwrap_or(LogFormat::Text),
+            org_creation: serve
+                .and_then(|s| s.org_creation)
+                .or(file.org_creation)
+                .unwrap_or(OrgCreation::Anyone),
         })
     }
 }

@@ -56,7 +56,7 @@ impl App {
         let hash = secrets::token_hash(&secret);
         let new_pat = NewPat {
             id: &id,
-            user_id: &principal.user_id,
+            user_id: &principal.account_id,
             label,
             secret_sha256: &hash,
             scopes: scope.as_str(),
@@ -71,8 +71,8 @@ impl App {
         self.store.insert_pat(&mut tx, new_pat).await?;
         let event = Event::new(
             audit::ACCOUNT_ACCESS_TOKEN_CREATE,
-            &principal.username,
-            &principal.username,
+            &principal.account_name,
+            &principal.account_name,
         )
         .with("token_id", &id)
         .with("token_label", label)
@@ -86,7 +86,7 @@ impl App {
         authorize(Some(principal), Action::ManageOwnAccessTokens)?;
         let (rows, total, active) = self
             .store
-            .list_pats(&principal.user_id, offset, limit, now_micros())
+            .list_pats(&principal.account_id, offset, limit, now_micros())
             .await?;
         Ok(PatPage { rows, total, active })
     }
@@ -118,15 +118,15 @@ impl App {
         let update = PatUpdate { label, is_active };
         if !self
             .store
-            .update_pat(&mut tx, &principal.user_id, id, &update)
+            .update_pat(&mut tx, &principal.account_id, id, &update)
             .await?
         {
             return Err(not_found());
         }
         let mut event = Event::new(
             audit::ACCOUNT_ACCESS_TOKEN_UPDATE,
-            &principal.username,
-            &principal.username,
+            &principal.account_name,
+            &principal.account_name,
         )
         .with("token_id", id)
         // The event names the token by its label after the change.
@@ -142,13 +142,13 @@ impl App {
         authorize(Some(principal), Action::ManageOwnAccessTokens)?;
         let pat = self.own_pat(principal, id).await?;
         let mut tx = self.store.begin().await?;
-        if !self.store.delete_pat(&mut tx, &principal.user_id, id).await? {
+        if !self.store.delete_pat(&mut tx, &principal.account_id, id).await? {
             return Err(not_found());
         }
         let event = Event::new(
             audit::ACCOUNT_ACCESS_TOKEN_DELETE,
-            &principal.username,
-            &principal.username,
+            &principal.account_name,
+            &principal.account_name,
         )
         .with("token_id", id)
         .with("token_label", pat.label.as_str());
@@ -157,7 +157,7 @@ impl App {
 
     async fn own_pat(&self, principal: &Principal, id: &str) -> Result<PatRow> {
         self.store
-            .pat(&principal.user_id, id)
+            .pat(&principal.account_id, id)
             .await?
             .ok_or_else(not_found)
     }

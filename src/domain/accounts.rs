@@ -30,14 +30,20 @@ pub const MAX_PASSWORD_LEN: usize = 512;
 
 /// Docker IDs: 4 to 30 characters, lowercase letters and digits only.
 pub fn validate_username(name: &str) -> Result<()> {
+    validate_namespace_name("username", name)
+}
+
+/// The naming rule of every namespace (user or organization), reported against `field`:
+/// 4 to 30 characters, lowercase letters and digits, and not a Hub API path prefix.
+pub fn validate_namespace_name(field: &str, name: &str) -> Result<()> {
     let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
     if !(4..=30).contains(&name.len()) || !ok_chars {
-        return Err(Error::bad_request(
-            "username: must be 4 to 30 characters, lowercase letters and digits only",
-        ));
+        return Err(Error::bad_request(format!(
+            "{field}: must be 4 to 30 characters, lowercase letters and digits only"
+        )));
     }
     if RESERVED_NAMES.contains(&name) {
-        return Err(Error::bad_request(format!("username: {name:?} is reserved")));
+        return Err(Error::bad_request(format!("{field}: {name:?} is reserved")));
     }
     Ok(())
 }

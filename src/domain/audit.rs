@@ -31,7 +31,9 @@ macro_rules! actions {
 }
 
 // The `account` group is a Wharf extension: Docker Hub's catalogue has no events for a
-// user's own account.
+// user's own account. The `org` actions carry Docker Hub's names and labels (the team
+// labels as the docs give them; the spec example mislabels them), except the two marked
+// as extensions.
 actions! {
     ACCOUNT_CREATE = ("account", "create", "Account Created", "Activities related to accounts being created");
     ACCOUNT_PASSWORD_CHANGE = ("account", "password.change", "Password Changed", "Activities related to account passwords being changed");
@@ -40,6 +42,24 @@ actions! {
     ACCOUNT_ACCESS_TOKEN_CREATE = ("account", "access_token.create", "Personal Access Token Created", "Activities related to personal access tokens being created");
     ACCOUNT_ACCESS_TOKEN_UPDATE = ("account", "access_token.update", "Personal Access Token Updated", "Activities related to personal access tokens being updated");
     ACCOUNT_ACCESS_TOKEN_DELETE = ("account", "access_token.delete", "Personal Access Token Deleted", "Activities related to personal access tokens being deleted");
+    ORG_CREATE = ("org", "create", "Organization Created", "Activities related to the creation of a new organization");
+    ORG_MEMBER_ADD = ("org", "member.add", "Organization Member Added", "Activities related to the addition of a member to the organization");
+    ORG_MEMBER_REMOVE = ("org", "member.remove", "Organization Member Removed", "Activities related to the removal of a member from the organization");
+    ORG_MEMBER_ROLE_CHANGE = ("org", "member.role.change", "Member Role Changed", "Activities related to the change of a member role in the organization");
+    ORG_MEMBER_INVITE_SEND = ("org", "member.invite.send", "Org Member Invited", "Activities related to the invite of a member to the organization");
+    ORG_TEAM_CREATE = ("org", "team.create", "Team Created", "Activities related to the creation of a team");
+    ORG_TEAM_UPDATE = ("org", "team.update", "Team Updated", "Activities related to the modification of a team");
+    ORG_TEAM_DELETE = ("org", "team.delete", "Team Deleted", "Activities related to the deletion of a team");
+    ORG_TEAM_MEMBER_ADD = ("org", "team.member.add", "Team Member Added", "Activities related to the addition of a member to a team");
+    ORG_TEAM_MEMBER_REMOVE = ("org", "team.member.remove", "Team Member Removed", "Activities related to the removal of a member from a team");
+    ORG_SETTINGS_UPDATE = ("org", "settings.update", "Organization Settings Updated", "Activities related to the modification of the organization settings");
+    ORG_ACCESS_TOKEN_CREATE = ("org", "access_token.create", "Access token created", "Activities related to the creation of an organization access token");
+    ORG_ACCESS_TOKEN_UPDATE = ("org", "access_token.update", "Access token updated", "Activities related to the modification of an organization access token");
+    ORG_ACCESS_TOKEN_DELETE = ("org", "access_token.delete", "Access token deleted", "Activities related to the deletion of an organization access token");
+    // Extensions: Docker Hub records no event when an invite is answered or cancelled.
+    ORG_MEMBER_INVITE_ACCEPT = ("org", "member.invite.accept", "Org Member Invite Accepted", "Activities related to an invitee accepting an invite to the organization");
+    ORG_MEMBER_INVITE_CANCEL = ("org", "member.invite.cancel", "Org Member Invite Cancelled", "Activities related to the cancellation of an invite to the organization");
+    ORG_MEMBER_INVITE_DECLINE = ("org", "member.invite.decline", "Org Member Invite Declined", "Activities related to an invitee declining an invite to the organization");
 }
 
 /// Who made a change.
@@ -57,7 +77,7 @@ pub const ADMIN_CLI_ACTOR: &str = "wharf-admin";
 impl Actor {
     pub fn of(principal: &Principal) -> Actor {
         Actor {
-            name: principal.username.clone(),
+            name: principal.account_name.clone(),
             credential: principal.token_label().map(str::to_string),
         }
     }

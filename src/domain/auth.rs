@@ -8,12 +8,12 @@
 use std::net::IpAddr;
 
 use super::error::{Error, Result};
-use super::policy::{Credential, Principal, RepoScope};
-use super::secrets::{self, PAT_PREFIX};
+use super::policy::{Credential, OatResource, Principal, RepoScope};
+use super::secrets::{self, OAT_PREFIX, PAT_PREFIX};
 use super::session::SessionCredential;
 use super::totp;
 use crate::app::App;
-use crate::store::{now_micros, ChallengeState, PatRow, UserRow};
+use crate::store::{now_micros, ChallengeState, OatRow, PatRow, UserRow};
 
 /// The message of every failed credential check: it never says which part was wrong.
 pub const BAD_CREDENTIALS: &str = "Incorrect authentication credentials";
@@ -36,6 +36,10 @@ impl App {
     /// `POST /v2/users/login`: a password or PAT in, a session token out, or
     /// [`Error::SecondFactorRequired`] when a password login needs its second step.
     pub async fn login(&self, username: &str, secret: &str, client: IpAddr) -> Result<String> {
+        if secret.starts_with(OAT_PREFIX) {
+            // As on Docker Hub: organization tokens work with `/v2/auth/token` only.
+            return Err(Error::unauthorized("Cannot log into an organization account"));
+        }
         let found = self.check_secret(username, secret, client).await?;
         if matches!(found.credential, SessionCredential::Password { .. }) && found.user.totp_secret.is_some()
         {
@@ -121,6 +125,9 @@ impl App {
     /// `POST /v2/auth/token`: identifier and secret in, an access token out. A password
     /// does not bypass 2FA: accounts with 2FA exchange a personal access token here.
     pub async fn exchange_token(&self, identifier: &str, secret: &str, client: IpAddr) -> Result<String> {
+        if secret.starts_with(OAT_PREFIX) {
+            return self.exchange_org_token(identifier, secret, client).await;
+        }
         let found = self.check_secret(identifier, secret, client).await?;
         if matches!(found.credential, SessionCredential::Password { .. }) && found.user.totp_secret.is_some()
         {
@@ -136,6 +143,12 @@ impl App {
     pub async fn principal_for(&self, bearer: &str) -> Result<Principal> {
         let invalid = || Error::unauthorized("invalid or expired token");
         let session = self.sessions.verify_access(bearer).ok_or_else(invalid)?;
+        if let SessionCredential::Oat { id } = &session.credential {
+            return self
+                .org_principal(&session.user_id, id)
+                .await?
+                .ok_or_else(invalid);
+        }
         let user = self
             .store
             .user_by_id(&session.user_id)
@@ -145,6 +158,7 @@ impl App {
         let credential = match session.credential {
             SessionCredential::Password { epoch } if epoch == user.password_epoch => Credential::Password,
             SessionCredential::Password { .. } => return Err(invalid()),
+            SessionCredential::Oat { .. } => return Err(invalid()),
             SessionCredential::Pat { id } => {
                 let pat = self.store.pat(&user.id, &id).await?.ok_or_else(invalid)?;
                 if !pat_usable(&pat, now_micros()) {
@@ -158,10 +172,65 @@ impl App {
             }
         };
         Ok(Principal {
-            user_id: user.id,
-            username: user.username,
+            account_id: user.id,
+            account_name: user.username,
             credential,
         })
+    }
+
+    /// The organization acting through OAT `token_id`, if the token is still usable.
+    async fn org_principal(&self, org_id: &str, token_id: &str) -> Result<Option<Principal>> {
+        let Some(oat) = self.store.oat(org_id, token_id).await? else {
+            return Ok(None);
+        };
+        let Some(org) = self.store.org_by_id(org_id).await? else {
+            return Ok(None);
+        };
+        if !oat_usable(&oat, now_micros()) {
+            return Ok(None);
+        }
+        Ok(Some(Principal {
+            account_id: org.id,
+            account_name: org.name,
+            credential: Credential::Oat {
+                resources: oat_resources(&oat.resources),
+                id: oat.id,
+                label: oat.label,
+            },
+        }))
+    }
+
+    /// `POST /v2/auth/token` with an organization access token: the identifier is the
+    /// organization's name.
+    async fn exchange_org_token(&self, identifier: &str, secret: &str, client: IpAddr) -> Result<String> {
+        let org_name = identifier.trim().to_ascii_lowercase();
+        self.refuse_if_guessing(&org_name, client)?;
+        let found = match self
+            .store
+            .oat_by_secret_hash(&secrets::token_hash(secret))
+            .await?
+        {
+            Some(oat) if oat_usable(&oat, now_micros()) => self
+                .store
+                .org_by_id(&oat.org_id)
+                .await?
+                .filter(|org| org.name == org_name)
+                .map(|org| (org, oat)),
+            _ => None,
+        };
+        let Some((org, oat)) = found else {
+            self.count_failure(&org_name, client);
+            return Err(Error::unauthorized(BAD_CREDENTIALS));
+        };
+        self.login_failures.reset(&account_key(&org_name));
+        self.store.touch_oat(&oat.id, now_micros()).await?;
+        self.sessions.issue_access(
+            &org.id,
+            &org.name,
+            SessionCredential::Oat { id: oat.id },
+            now_secs(),
+            self.settings.token_ttl_secs as i64,
+        )
     }
 
     fn refuse_if_guessing(&self, username: &str, client: IpAddr) -> Result<()> {
@@ -261,6 +330,17 @@ fn check_password(user: Option<UserRow>, password: &str) -> Option<Authenticated
 /// Active and not expired.
 pub fn pat_usable(pat: &PatRow, now: i64) -> bool {
     pat.is_active && pat.expires_at.is_none_or(|at| at > now)
+}
+
+/// Active and not expired.
+pub fn oat_usable(oat: &OatRow, now: i64) -> bool {
+    oat.is_active && oat.expires_at.is_none_or(|at| at > now)
+}
+
+/// The resources stored on an OAT. They are written validated; should a row not parse,
+/// the token reaches nothing rather than something.
+pub fn oat_resources(stored: &str) -> Vec<OatResource> {
+    serde_json::from_str(stored).unwrap_or_default()
 }
 
 /// The scope stored on a token. Tokens are written with valid scopes only; should a row

@@ -7,9 +7,13 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod invites;
+pub mod org_tokens;
+pub mod orgs;
 pub mod policy;
 pub mod secrets;
 pub mod session;
+pub mod teams;
 pub mod totp;
 
 pub use error::{Error, Result};

@@ -1,20 +1,49 @@
 //! Who may do what: every authorization decision Wharf makes is taken here.
 //!
-//! Effective rights are always the credential's scopes **intersected** with what the
+//! Effective rights are always the credential's bound **intersected** with what the
 //! principal itself may do, never added: a `repo:read` token of an owner can read, not
-//! delete. Handlers ask [`authorize`] and never decide on their own.
+//! delete. Handlers and domain operations ask [`authorize`] or [`authorize_org`] and never
+//! decide on their own.
 //!
-//! ## Rules
+//! ## Principals and credentials
 //!
-//! | action                         | password session | PAT session                         | anonymous |
-//! |--------------------------------|------------------|-------------------------------------|-----------|
-//! | `ReadOwnAccount`               | yes              | yes (any scope)                     | no (401)  |
-//! | `ManageOwnAccessTokens`        | yes              | no (403): a token cannot mint or    | no (401)  |
-//! |                                |                  | manage tokens, so a leaked PAT can  |           |
-//! |                                |                  | not entrench itself                 |           |
+//! A principal is a user (signed in with a password, or with a personal access token, PAT)
+//! or an organization (signed in with one of its organization access tokens, OAT).
+//! PAT scopes form a chain, `repo:admin` ⊃ `repo:write` ⊃ `repo:read` ⊃ `repo:public_read`.
+//! OAT scopes are named per resource (`scope-member-read`, …); a higher scope includes the
+//! lower ones of its family (see [`OAT_SCOPES`]).
 //!
-//! PAT scopes form a chain, `repo:admin` ⊃ `repo:write` ⊃ `repo:read` ⊃ `repo:public_read`;
-//! they bound repository actions, which arrive with the registry.
+//! ## Account rules
+//!
+//! | action                  | password | PAT                      | OAT | anonymous |
+//! |-------------------------|----------|--------------------------|-----|-----------|
+//! | `ReadOwnAccount`        | yes      | any scope                | 403 | 401       |
+//! | `ManageOwnAccessTokens` | yes      | 403: a token cannot mint | 403 | 401       |
+//! |                         |          | or manage tokens         |     |           |
+//! | `CreateOrg`             | yes      | `repo:admin`             | 403 | 401       |
+//! | `RespondToInvite`       | yes      | `repo:admin`             | 403 | 401       |
+//!
+//! ## Organization rules
+//!
+//! Roles are ordered `member` < `editor` < `owner`; a user's role is their direct role,
+//! raised to `editor` by a team that grants it (owner is only ever granted directly). A user
+//! outside the organization gets 403 for everything but the public profile.
+//!
+//! | action               | least role | PAT at least | OAT scope             | anonymous |
+//! |----------------------|------------|--------------|-----------------------|-----------|
+//! | `ReadProfile`        | anyone     | any          | any                   | yes       |
+//! | `ReadMembers`        | member     | `repo:read`  | `scope-member-read`   | 401       |
+//! | `EditMembers`        | owner      | `repo:admin` | `scope-member-edit`   | 401       |
+//! | `Leave` (oneself)    | member     | `repo:admin` | 403                   | 401       |
+//! | `ReadInvites`        | owner      | `repo:read`  | `scope-invite-read`   | 401       |
+//! | `EditInvites`        | owner      | `repo:admin` | `scope-invite-edit`   | 401       |
+//! | `ReadTeams`          | member     | `repo:read`  | `scope-group-read`    | 401       |
+//! | `EditTeams`          | owner      | `repo:admin` | `scope-group-edit`    | 401       |
+//! | `ReadSettings`       | owner      | `repo:read`  | 403                   | 401       |
+//! | `EditSettings`       | owner      | `repo:admin` | 403                   | 401       |
+//! | `ManageAccessTokens` | owner      | 403          | 403                   | 401       |
+//!
+//! An OAT acts only for its own organization (403 elsewhere), and never for a user.
 
 use std::fmt;
 
@@ -72,6 +101,96 @@ impl fmt::Display for RepoScope {
     }
 }
 
+/// One resource of an organization access token: what it reaches, and with which scopes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OatResource {
+    #[serde(rename = "type")]
+    pub kind: OatResourceType,
+    pub path: String,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OatResourceType {
+    #[serde(rename = "TYPE_REPO")]
+    Repo,
+    #[serde(rename = "TYPE_ORG")]
+    Org,
+}
+
+/// Every OAT scope: its resource type, its name, and the scopes it includes.
+pub const OAT_SCOPES: &[(OatResourceType, &str, &[&str])] = {
+    use OatResourceType::{Org, Repo};
+    &[
+        (Repo, "scope-image-pull", &[]),
+        (Repo, "scope-image-push", &["scope-image-pull"]),
+        (
+            Repo,
+            "scope-image-delete",
+            &["scope-image-push", "scope-image-pull"],
+        ),
+        (Repo, "scope-repository-read", &[]),
+        (Repo, "scope-repository-edit", &["scope-repository-read"]),
+        (
+            Repo,
+            "scope-repository-admin",
+            &["scope-repository-edit", "scope-repository-read"],
+        ),
+        (Repo, "scope-tag-read", &[]),
+        (Repo, "scope-tag-admin", &["scope-tag-read"]),
+        (Repo, "scope-webhook-read", &[]),
+        (Repo, "scope-webhook-edit", &["scope-webhook-read"]),
+        (
+            Repo,
+            "scope-webhook-admin",
+            &["scope-webhook-edit", "scope-webhook-read"],
+        ),
+        (Repo, "scope-repo-group-read", &[]),
+        (Repo, "scope-repo-group-edit", &["scope-repo-group-read"]),
+        (
+            Repo,
+            "scope-repo-group-admin",
+            &["scope-repo-group-edit", "scope-repo-group-read"],
+        ),
+        (Repo, "scope-repository-settings-admin", &[]),
+        (Org, "scope-member-read", &[]),
+        (Org, "scope-member-edit", &["scope-member-read"]),
+        (Org, "scope-invite-read", &[]),
+        (Org, "scope-invite-edit", &["scope-invite-read"]),
+        (Org, "scope-group-read", &[]),
+        (Org, "scope-group-edit", &["scope-group-read"]),
+        (Org, "scope-activity-read", &[]),
+        (Org, "scope-siem_credentials-read", &[]),
+        (Org, "scope-ram-read", &[]),
+        (Org, "scope-ram-write", &["scope-ram-read"]),
+        (Org, "scope-report-read", &[]),
+        (Org, "scope-repository-create", &[]),
+        (Org, "scope-repository-list", &[]),
+        (Org, "scope-registry-usage-read", &[]),
+        (Org, "scope-cloud-connect", &[]),
+        (Org, "scope-audit_events-read", &[]),
+        (Org, "scope-governance-policy-read", &[]),
+        (
+            Org,
+            "scope-governance-policy-write",
+            &["scope-governance-policy-read"],
+        ),
+    ]
+};
+
+/// Whether `scope` is a known scope for resources of type `kind`.
+pub fn oat_scope_known(kind: OatResourceType, scope: &str) -> bool {
+    OAT_SCOPES.iter().any(|(k, name, _)| *k == kind && *name == scope)
+}
+
+/// Whether holding `granted` includes `needed`.
+pub fn oat_scope_includes(granted: &str, needed: &str) -> bool {
+    granted == needed
+        || OAT_SCOPES
+            .iter()
+            .any(|(_, name, includes)| *name == granted && includes.contains(&needed))
+}
+
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
@@ -83,44 +202,267 @@ pub enum Credential {
         label: String,
         scope: RepoScope,
     },
+    /// An organization access token: the organization acts, bounded by the token's
+    /// resources.
+    Oat {
+        id: String,
+        label: String,
+        resources: Vec<OatResource>,
+    },
 }
 
 /// An authenticated caller, freshly re-checked against the store for this request.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub user_id: String,
-    pub username: String,
+    /// The account acting: a user, or with an OAT the organization.
+    pub account_id: String,
+    pub account_name: String,
     pub credential: Credential,
 }
 
 impl Principal {
+    /// The user acting, if a user acts (not with an OAT).
+    pub fn user_id(&self) -> Option<&str> {
+        match self.credential {
+            Credential::Oat { .. } => None,
+            _ => Some(&self.account_id),
+        }
+    }
+
     /// The label of the access token in use, for audit events.
     pub fn token_label(&self) -> Option<&str> {
         match &self.credential {
             Credential::Password => None,
-            Credential::Pat { label, .. } => Some(label),
+            Credential::Pat { label, .. } | Credential::Oat { label, .. } => Some(label),
+        }
+    }
+
+    /// Whether this OAT holds `scope` (or one including it) on its organization.
+    fn oat_has_org_scope(&self, scope: &str) -> bool {
+        match &self.credential {
+            Credential::Oat { resources, .. } => resources.iter().any(|r| {
+                r.kind == OatResourceType::Org
+                    && r.scopes.iter().any(|granted| oat_scope_includes(granted, scope))
+            }),
+            _ => false,
         }
     }
 }
 
-/// Something a caller wants to do.
+/// A role in an organization. Ordered: a higher role may do everything a lower one may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Member,
+    Editor,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Editor, Role::Member];
+
+    /// The lowercase name request bodies and the store use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Editor => "editor",
+            Role::Owner => "owner",
+        }
+    }
+
+    /// The capitalised name responses show.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Member => "Member",
+            Role::Editor => "Editor",
+            Role::Owner => "Owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Parses a role from a request body; anything else is a 400 naming the valid ones.
+    /// (Docker Hub also accepts custom role names; Wharf has no custom roles.)
+    pub fn from_request(field: &str, s: &str) -> Result<Role> {
+        Role::parse(&s.trim().to_ascii_lowercase()).ok_or_else(|| {
+            Error::bad_request(format!(
+                "{field}: unknown role {s:?}; valid roles are owner, editor, member"
+            ))
+        })
+    }
+}
+
+/// Something a caller wants to do with their own account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     ReadOwnAccount,
     ManageOwnAccessTokens,
+    CreateOrg,
+    RespondToInvite,
 }
 
-/// Decides whether `principal` (or an anonymous caller, `None`) may perform `action`.
+/// Something a caller wants to do in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrgAction {
+    ReadProfile,
+    ReadMembers,
+    EditMembers,
+    Leave,
+    ReadInvites,
+    EditInvites,
+    ReadTeams,
+    EditTeams,
+    ReadSettings,
+    EditSettings,
+    ManageAccessTokens,
+}
+
+/// What the caller is to an organization: its role there, if a member.
+#[derive(Debug, Clone)]
+pub struct OrgStanding {
+    pub org_id: String,
+    pub org_name: String,
+    /// The effective role of a user principal; `None` for non-members and OATs.
+    pub role: Option<Role>,
+}
+
+/// One row of the organization rules table.
+struct OrgRule {
+    /// `None`: anyone, even anonymous.
+    role: Option<Role>,
+    /// The least PAT scope; `None`: PATs are refused.
+    pat: Option<RepoScope>,
+    /// The OAT scope needed; `None`: OATs are refused.
+    oat: Option<&'static str>,
+}
+
+fn org_rule(action: OrgAction) -> OrgRule {
+    use OrgAction::*;
+    let rule = |role, pat, oat| OrgRule { role, pat, oat };
+    match action {
+        ReadProfile => rule(None, Some(RepoScope::PublicRead), Some("")),
+        ReadMembers => rule(
+            Some(Role::Member),
+            Some(RepoScope::Read),
+            Some("scope-member-read"),
+        ),
+        EditMembers => rule(
+            Some(Role::Owner),
+            Some(RepoScope::Admin),
+            Some("scope-member-edit"),
+        ),
+        Leave => rule(Some(Role::Member), Some(RepoScope::Admin), None),
+        ReadInvites => rule(
+            Some(Role::Owner),
+            Some(RepoScope::Read),
+            Some("scope-invite-read"),
+        ),
+        EditInvites => rule(
+            Some(Role::Owner),
+            Some(RepoScope::Admin),
+            Some("scope-invite-edit"),
+        ),
+        ReadTeams => rule(
+            Some(Role::Member),
+            Some(RepoScope::Read),
+            Some("scope-group-read"),
+        ),
+        EditTeams => rule(
+            Some(Role::Owner),
+            Some(RepoScope::Admin),
+            Some("scope-group-edit"),
+        ),
+        ReadSettings => rule(Some(Role::Owner), Some(RepoScope::Read), None),
+        EditSettings => rule(Some(Role::Owner), Some(RepoScope::Admin), None),
+        ManageAccessTokens => rule(Some(Role::Owner), None, None),
+    }
+}
+
+/// The PAT ceiling check shared by account and organization rules.
+fn check_pat(scope: RepoScope, least: Option<RepoScope>) -> Result<()> {
+    match least {
+        None => Err(Error::forbidden(
+            "this cannot be done with a personal access token: sign in with a password",
+        )),
+        Some(least) if scope < least => Err(Error::forbidden(format!(
+            "the access token's scope {scope} does not allow this; it needs {least}"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Decides whether `principal` (or an anonymous caller, `None`) may perform `action` on
+/// their own account.
 pub fn authorize(principal: Option<&Principal>, action: Action) -> Result<()> {
     let Some(principal) = principal else {
         return Err(Error::unauthorized("authentication required"));
     };
-    match (action, &principal.credential) {
-        (Action::ReadOwnAccount, _) => Ok(()),
-        (Action::ManageOwnAccessTokens, Credential::Password) => Ok(()),
-        (Action::ManageOwnAccessTokens, Credential::Pat { .. }) => Err(Error::forbidden(
-            "access tokens can only be managed from a password login, not with an access token",
+    let least_pat = match action {
+        Action::ReadOwnAccount => Some(RepoScope::PublicRead),
+        Action::ManageOwnAccessTokens => None,
+        Action::CreateOrg | Action::RespondToInvite => Some(RepoScope::Admin),
+    };
+    match &principal.credential {
+        Credential::Password => Ok(()),
+        Credential::Pat { scope, .. } => match (action, least_pat) {
+            (Action::ManageOwnAccessTokens, _) => Err(Error::forbidden(
+                "access tokens can only be managed from a password login, not with an access token",
+            )),
+            (_, least) => check_pat(*scope, least),
+        },
+        Credential::Oat { .. } => Err(Error::forbidden(
+            "an organization access token acts for its organization, not for a user",
         )),
+    }
+}
+
+/// Decides whether `principal` (or an anonymous caller) may perform `action` in the
+/// organization described by `standing`.
+pub fn authorize_org(principal: Option<&Principal>, standing: &OrgStanding, action: OrgAction) -> Result<()> {
+    let rule = org_rule(action);
+    let Some(least_role) = rule.role else {
+        return Ok(());
+    };
+    let Some(principal) = principal else {
+        return Err(Error::unauthorized("authentication required"));
+    };
+    match &principal.credential {
+        Credential::Oat { .. } => {
+            if principal.account_id != standing.org_id {
+                return Err(Error::forbidden(
+                    "this organization access token belongs to another organization",
+                ));
+            }
+            match rule.oat {
+                None => Err(Error::forbidden(
+                    "this cannot be done with an organization access token",
+                )),
+                Some(scope) if !principal.oat_has_org_scope(scope) => Err(Error::forbidden(format!(
+                    "the organization access token lacks the scope {scope}"
+                ))),
+                Some(_) => Ok(()),
+            }
+        }
+        credential => {
+            let Some(role) = standing.role else {
+                return Err(Error::forbidden(format!(
+                    "you are not a member of the organization {}",
+                    standing.org_name
+                )));
+            };
+            if role < least_role {
+                return Err(Error::forbidden(format!(
+                    "this needs the {} role in the organization {}",
+                    least_role.as_str(),
+                    standing.org_name
+                )));
+            }
+            match credential {
+                Credential::Pat { scope, .. } => check_pat(*scope, rule.pat),
+                _ => Ok(()),
+            }
+        }
     }
 }
 
@@ -130,8 +472,8 @@ mod tests {
 
     fn principal(credential: Credential) -> Principal {
         Principal {
-            user_id: "u".into(),
-            username: "alice".into(),
+            account_id: "u".into(),
+            account_name: "alice".into(),
             credential,
         }
     }
@@ -150,6 +492,7 @@ mod tests {
         let password = Some(principal(Credential::Password));
         let admin_pat = Some(principal(pat(RepoScope::Admin)));
         let read_pat = Some(principal(pat(RepoScope::Read)));
+        let org_token = oat(&[]);
         let cases: Vec<(Action, Option<&Principal>, Option<u16>)> = vec![
             (Action::ReadOwnAccount, password.as_ref(), None),
             (Action::ReadOwnAccount, read_pat.as_ref(), None),
@@ -158,6 +501,12 @@ mod tests {
             (Action::ManageOwnAccessTokens, admin_pat.as_ref(), Some(403)),
             (Action::ManageOwnAccessTokens, read_pat.as_ref(), Some(403)),
             (Action::ManageOwnAccessTokens, None, Some(401)),
+            (Action::CreateOrg, password.as_ref(), None),
+            (Action::CreateOrg, admin_pat.as_ref(), None),
+            (Action::CreateOrg, read_pat.as_ref(), Some(403)),
+            (Action::CreateOrg, org_token.as_ref(), Some(403)),
+            (Action::RespondToInvite, read_pat.as_ref(), Some(403)),
+            (Action::ReadOwnAccount, org_token.as_ref(), Some(403)),
         ];
         for (action, who, expected) in cases {
             let got = match authorize(who, action) {
@@ -168,6 +517,119 @@ mod tests {
             };
             assert_eq!(got, expected, "{action:?} by {who:?}");
         }
+    }
+
+    fn oat(scopes: &[&str]) -> Option<Principal> {
+        Some(Principal {
+            account_id: "org1".into(),
+            account_name: "acme".into(),
+            credential: Credential::Oat {
+                id: "o".into(),
+                label: "ci".into(),
+                resources: vec![OatResource {
+                    kind: OatResourceType::Org,
+                    path: "acme".into(),
+                    scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                }],
+            },
+        })
+    }
+
+    fn code(result: Result<()>) -> u16 {
+        match result {
+            Ok(()) => 200,
+            Err(Error::Unauthorized(_)) => 401,
+            Err(Error::Forbidden(_)) => 403,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// The organization rules table, row by row: expected outcome for an anonymous caller,
+    /// an outsider, a member, an editor, an owner, an owner's `repo:read` and `repo:admin`
+    /// PATs, an OAT with every org scope, and an OAT of another organization.
+    #[test]
+    fn org_matrix() {
+        use OrgAction::*;
+        let standing = |role| OrgStanding {
+            org_id: "org1".into(),
+            org_name: "acme".into(),
+            role,
+        };
+        let password = principal(Credential::Password);
+        let read_pat = principal(pat(RepoScope::Read));
+        let admin_pat = principal(pat(RepoScope::Admin));
+        let all_scopes: Vec<&str> = OAT_SCOPES
+            .iter()
+            .filter(|(k, ..)| *k == OatResourceType::Org)
+            .map(|(_, name, _)| *name)
+            .collect();
+        let full_oat = oat(&all_scopes).unwrap();
+        let mut foreign_oat = full_oat.clone();
+        foreign_oat.account_id = "org2".into();
+        #[rustfmt::skip]
+        let rows: &[(OrgAction, [u16; 10])] = &[
+            //                   anon outsdr member editor owner rdPAT adPAT  oat  foreign  (oat none)
+            (ReadProfile,        [200, 200,   200,   200,   200,  200,  200,  200, 200, 200]),
+            (ReadMembers,        [401, 403,   200,   200,   200,  200,  200,  200, 403, 403]),
+            (EditMembers,        [401, 403,   403,   403,   200,  403,  200,  200, 403, 403]),
+            (Leave,              [401, 403,   200,   200,   200,  403,  200,  403, 403, 403]),
+            (ReadInvites,        [401, 403,   403,   403,   200,  200,  200,  200, 403, 403]),
+            (EditInvites,        [401, 403,   403,   403,   200,  403,  200,  200, 403, 403]),
+            (ReadTeams,          [401, 403,   200,   200,   200,  200,  200,  200, 403, 403]),
+            (EditTeams,          [401, 403,   403,   403,   200,  403,  200,  200, 403, 403]),
+            (ReadSettings,       [401, 403,   403,   403,   200,  200,  200,  403, 403, 403]),
+            (EditSettings,       [401, 403,   403,   403,   200,  403,  200,  403, 403, 403]),
+            (ManageAccessTokens, [401, 403,   403,   403,   200,  403,  403,  403, 403, 403]),
+        ];
+        let empty_oat = oat(&[]).unwrap();
+        for (action, expected) in rows {
+            let got = [
+                code(authorize_org(None, &standing(Some(Role::Owner)), *action)),
+                code(authorize_org(Some(&password), &standing(None), *action)),
+                code(authorize_org(
+                    Some(&password),
+                    &standing(Some(Role::Member)),
+                    *action,
+                )),
+                code(authorize_org(
+                    Some(&password),
+                    &standing(Some(Role::Editor)),
+                    *action,
+                )),
+                code(authorize_org(
+                    Some(&password),
+                    &standing(Some(Role::Owner)),
+                    *action,
+                )),
+                code(authorize_org(
+                    Some(&read_pat),
+                    &standing(Some(Role::Owner)),
+                    *action,
+                )),
+                code(authorize_org(
+                    Some(&admin_pat),
+                    &standing(Some(Role::Owner)),
+                    *action,
+                )),
+                code(authorize_org(Some(&full_oat), &standing(None), *action)),
+                code(authorize_org(Some(&foreign_oat), &standing(None), *action)),
+                code(authorize_org(Some(&empty_oat), &standing(None), *action)),
+            ];
+            // ReadProfile is public: every caller gets it, even an OAT without scopes.
+            assert_eq!(&got, expected, "{action:?}");
+        }
+    }
+
+    #[test]
+    fn oat_scopes_include_their_lower_scopes() {
+        assert!(oat_scope_includes("scope-member-edit", "scope-member-read"));
+        assert!(oat_scope_includes("scope-image-delete", "scope-image-pull"));
+        assert!(!oat_scope_includes("scope-member-read", "scope-member-edit"));
+        assert!(!oat_scope_includes("scope-image-pull", "scope-member-read"));
+        assert!(oat_scope_known(OatResourceType::Repo, "scope-image-push"));
+        assert!(!oat_scope_known(OatResourceType::Org, "scope-image-push"));
+        assert_eq!(Role::from_request("role", "Editor").unwrap(), Role::Editor);
+        assert!(Role::from_request("role", "admin").is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@ use super::error::{Error, Result};
 /// Prefix of personal access tokens, as on Docker Hub, so that tools and secret scanners
 /// recognise them.
 pub const PAT_PREFIX: &str = "dckr_pat_";
+/// Organization access tokens start with this, as on Docker Hub.
+pub const OAT_PREFIX: &str = "dckr_oat_";
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
 pub fn hash_password(password: &str) -> Result<String> {

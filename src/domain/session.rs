@@ -24,6 +24,9 @@ pub enum SessionCredential {
     Password { epoch: i64 },
     /// Valid while the token exists, is active and has not expired.
     Pat { id: String },
+    /// An organization access token; the session's subject is the organization. Valid
+    /// while the token exists, is active and has not expired.
+    Oat { id: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -30,3 +30,19 @@ impl FromRequestParts<App> for Caller {
         Ok(Caller(app.principal_for(token).await?))
     }
 }
+
+/// A caller who may be anonymous: `None` without an `Authorization` header. A header that
+/// does not authenticate is still a 401, never a silent downgrade to anonymous.
+pub struct MaybeCaller(pub Option<Principal>);
+
+impl FromRequestParts<App> for MaybeCaller {
+    type Rejection = ApiError<Hub>;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeCaller(None));
+        }
+        let Caller(principal) = Caller::from_request_parts(parts, app).await?;
+        Ok(MaybeCaller(Some(principal)))
+    }
+}

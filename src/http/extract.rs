@@ -43,6 +43,26 @@ where
     }
 }
 
+/// Query parameters, deserialized into `T`; a malformed value is a 400 in the Hub error
+/// format. Unknown parameters (such as `page`, read by the pagination extractor) are
+/// ignored.
+pub struct HubQuery<T>(pub T);
+
+impl<T, St> FromRequestParts<St> for HubQuery<T>
+where
+    T: DeserializeOwned,
+    St: Send + Sync,
+{
+    type Rejection = ApiError<Hub>;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let value = serde_urlencoded::from_str(query)
+            .map_err(|e| Error::bad_request(format!("invalid query parameters: {e}")))?;
+        Ok(HubQuery(value))
+    }
+}
+
 /// Who is on the other end: address and user agent.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {

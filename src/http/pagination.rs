@@ -36,6 +36,15 @@ pub struct Page<T> {
     pub results: Vec<T>,
 }
 
+/// A page of results whose count is called `total` (organization access tokens).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TotalPage<T> {
+    pub total: u64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
 fn parse_positive(name: &str, value: &str) -> Result<u64, Error> {
     value
         .trim()
@@ -102,6 +111,17 @@ impl PageRequest {
             next: has_next.then(|| self.link(self.page + 1)),
             previous: (self.page > 1).then(|| self.link(self.page - 1)),
             results,
+        })
+    }
+
+    /// [`PageRequest::respond`], with the count named `total`.
+    pub fn respond_total<T>(&self, total: u64, results: Vec<T>) -> Result<TotalPage<T>, Error> {
+        let page = self.respond(total, results)?;
+        Ok(TotalPage {
+            total: page.count,
+            next: page.next,
+            previous: page.previous,
+            results: page.results,
         })
     }
 }

@@ -14,12 +14,22 @@
 
 mod audit;
 mod challenges;
+mod invites;
 mod keys;
+mod namespaces;
+mod org_tokens;
+mod orgs;
+mod teams;
 mod tokens;
 mod users;
 
 pub use audit::AuditRow;
 pub use challenges::ChallengeState;
+pub use invites::{InviteRow, NewInvite};
+pub use namespaces::NamespaceKind;
+pub use org_tokens::{NewOat, OatRow, OatUpdate};
+pub use orgs::{MemberFilter, MemberRow, OrgRow, OrgSettingsRow};
+pub use teams::{TeamFilter, TeamMemberRow, TeamRow, TeamUpdate};
 pub use tokens::{NewPat, PatRow, PatUpdate};
 pub use users::{NewUser, UserRow};
 
@@ -209,6 +219,20 @@ pub(crate) fn conflict_on_unique(err: sqlx::Error, what: &str) -> StoreError {
 
 pub(crate) fn flag(b: bool) -> i32 {
     i32::from(b)
+}
+
+/// A case-insensitive "contains" pattern for `LOWER(column) LIKE $n ESCAPE '\'`, with the
+/// wildcards of the search text escaped.
+pub(crate) fn like_pattern(search: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
 }
 
 /// Commits a write transaction.

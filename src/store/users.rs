@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use super::namespaces::NamespaceKind;
 use super::{conflict_on_unique, flag, Store, StoreError, StoreResult, Tx};
 
 #[derive(Debug, Clone)]
@@ -47,6 +48,8 @@ fn from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
 
 impl Store {
     pub async fn insert_user(&self, tx: &mut Tx, user: NewUser<'_>) -> StoreResult<()> {
+        self.claim_namespace(tx, user.username, NamespaceKind::User)
+            .await?;
         sqlx::query(
             "INSERT INTO users (id, username, email, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -66,6 +69,16 @@ impl Store {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE username = $1");
         let row = sqlx::query(&sql)
             .bind(username)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(from_row).transpose()?)
+    }
+
+    /// The user with this (lowercased) email address.
+    pub async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+        let row = sqlx::query(&sql)
+            .bind(email)
             .fetch_optional(self.reader())
             .await?;
         Ok(row.as_ref().map(from_row).transpose()?)

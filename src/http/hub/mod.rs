@@ -2,6 +2,11 @@
 
 pub mod access_tokens;
 pub mod auth;
+pub mod groups;
+pub mod invites;
+pub mod members;
+pub mod org_access_tokens;
+pub mod orgs;
 pub mod user;
 pub mod users;
 
@@ -17,10 +22,34 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(users::login_second_factor))
         .routes(routes!(auth::create_token))
         .routes(routes!(user::current))
+        .routes(routes!(orgs::mine))
+        .routes(routes!(invites::mine))
         .routes(routes!(access_tokens::create, access_tokens::list))
         .routes(routes!(
             access_tokens::get,
             access_tokens::update,
             access_tokens::delete
         ))
+        .routes(routes!(orgs::create))
+        .routes(routes!(orgs::get))
+        .routes(routes!(orgs::get_settings, orgs::put_settings))
+        .routes(routes!(members::list))
+        .routes(routes!(members::export))
+        .routes(routes!(members::update, members::remove))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::put, groups::patch, groups::delete))
+        .routes(routes!(groups::members, groups::add_member))
+        .routes(routes!(groups::remove_member))
+        .routes(routes!(org_access_tokens::create, org_access_tokens::list))
+        .routes(routes!(
+            org_access_tokens::get,
+            org_access_tokens::update,
+            org_access_tokens::delete
+        ))
+        .routes(routes!(invites::list_for_org))
+        .routes(routes!(invites::bulk))
+        .routes(routes!(invites::cancel))
+        .routes(routes!(invites::resend))
+        .routes(routes!(invites::accept))
+        .routes(routes!(invites::decline))
 }

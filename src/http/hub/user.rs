@@ -49,7 +49,7 @@ pub async fn current(
     PublicBase(base): PublicBase,
 ) -> HubResult<Json<CurrentUser>> {
     authorize(Some(&principal), Action::ReadOwnAccount)?;
-    let user = app.user_named(&principal.username).await?;
+    let user = app.user_named(&principal.account_name).await?;
     Ok(Json(CurrentUser {
         profile_url: format!("{base}/u/{}", user.username),
         id: user.id,
