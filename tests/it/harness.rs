@@ -327,6 +327,48 @@ impl Server {
         body
     }
 
+    /// Runs `wharf admin …` and asserts that it succeeded.
+    pub async fn admin_ok(&self, args: &[&str]) {
+        let out = self.admin(args, None).await;
+        assert!(
+            out.status.success(),
+            "wharf admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Creates organization `org` owned by the existing user `owner`, through `wharf admin`.
+    pub async fn create_org(&self, org: &str, owner: &str) {
+        self.admin_ok(&["org", "create", org, "--owner", owner]).await;
+    }
+
+    /// Makes the existing user `user` a member of `org` with `role`, through `wharf admin`.
+    pub async fn add_org_member(&self, org: &str, user: &str, role: &str) {
+        self.admin_ok(&["org", "add-member", org, user, "--role", role])
+            .await;
+    }
+
+    /// Creates an organization access token of `org` with `resources` (a JSON array), as
+    /// the owner with session `owner_session`; returns the created token's body (its
+    /// secret is `["token"]`).
+    pub async fn create_oat(&self, owner_session: &str, org: &str, resources: Value) -> Value {
+        let res = self
+            .post(
+                &format!("/v2/orgs/{org}/access-tokens"),
+                Some(owner_session),
+                serde_json::json!({"label": "test token", "resources": resources}),
+            )
+            .await;
+        let (status, body) = json(res).await;
+        assert_eq!(status, StatusCode::CREATED, "create OAT failed: {body}");
+        body
+    }
+
+    /// A session token for organization `org` from its access token `secret`.
+    pub async fn org_token(&self, org: &str, secret: &str) -> String {
+        self.token(org, secret).await
+    }
+
     /// The newest audit events of `account`, as the store holds them.
     pub async fn audit_events(&self, account: &str) -> Vec<wharf::store::AuditRow> {
         let store = wharf::store::Store::connect(&self.database_url())
