@@ -58,7 +58,8 @@ CREATE TABLE invites (
     org_id           TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     inviter_id       TEXT NOT NULL,
     inviter_name     TEXT NOT NULL,
-    -- As the inviter wrote it: a Docker ID or an email address.
+    -- Who is invited: the account's username for a Docker ID, the normalised address
+    -- for an email.
     invitee          TEXT NOT NULL,
     -- The account it is for, when known at invite time (a Docker ID, or an email that
     -- belongs to an account).

@@ -54,10 +54,14 @@ pub struct BulkInvite<'a> {
 }
 
 /// Who an invitee string names.
-enum Target {
-    User(UserRow),
-    /// An email address with no account (yet).
-    Email(String),
+struct Target {
+    /// How the invite names them: the account's username for a Docker ID, the normalised
+    /// address for an email.
+    canonical: String,
+    /// The account, if one exists (by Docker ID, or by email address).
+    user: Option<UserRow>,
+    /// The normalised address, when the invitee was given as an email address.
+    email: Option<String>,
 }
 
 impl App {
@@ -118,19 +122,23 @@ impl App {
         let Some(target) = self.resolve_invitee(invitee).await? else {
             return Ok(outcome(InviteStatus::InvalidEmailOrDockerId, None));
         };
-        let (user_id, email) = match &target {
-            Target::User(user) => (Some(user.id.as_str()), None),
-            Target::Email(email) => (None, Some(email.as_str())),
-        };
+        let user_id = target.user.as_ref().map(|u| u.id.as_str());
         if let Some(user_id) = user_id {
             if self.store.member(&ctx.org.id, user_id).await?.is_some() {
                 return Ok(outcome(InviteStatus::ExistingOrgMember, None));
             }
         }
+        // An account is also reached by an invite to its email address made before the
+        // account existed (as the invitee sees it, in `my_invites`).
+        let address = target
+            .user
+            .as_ref()
+            .map(|u| u.email.as_str())
+            .or(target.email.as_deref());
         let pending = self.store.pending_invites_of_org(&ctx.org.id).await?;
         let existing = pending.into_iter().find(|i| {
             (user_id.is_some() && i.invitee_user_id.as_deref() == user_id)
-                || (email.is_some() && i.invitee_email.as_deref() == email)
+                || (address.is_some() && i.invitee_email.as_deref() == address)
         });
         if let Some(existing) = existing {
             return Ok(outcome(InviteStatus::AlreadyInvited, Some(existing)));
@@ -144,16 +152,16 @@ impl App {
             org_id: &ctx.org.id,
             inviter_id: &principal.account_id,
             inviter_name: &principal.account_name,
-            invitee,
+            invitee: &target.canonical,
             invitee_user_id: user_id,
-            invitee_email: email,
+            invitee_email: target.email.as_deref(),
             role: role.as_str(),
             team_id: team.map(|t| t.id),
             now: now_micros(),
         };
         let mut tx = self.store.begin().await?;
         self.store.insert_invite(&mut tx, new_invite).await?;
-        let mut event = Event::new(audit::ORG_MEMBER_INVITE_SEND, &ctx.org.name, invitee)
+        let mut event = Event::new(audit::ORG_MEMBER_INVITE_SEND, &ctx.org.name, &target.canonical)
             .with("invite_id", &id)
             .with("role", role.as_str());
         if let Some(team) = team {
@@ -170,13 +178,18 @@ impl App {
             let Ok(email) = normalize_email(invitee) else {
                 return Ok(None);
             };
-            return Ok(Some(match self.store.user_by_email(&email).await? {
-                Some(user) => Target::User(user),
-                None => Target::Email(email),
+            return Ok(Some(Target {
+                canonical: email.clone(),
+                user: self.store.user_by_email(&email).await?,
+                email: Some(email),
             }));
         }
         let name = invitee.to_ascii_lowercase();
-        Ok(self.store.user_by_name(&name).await?.map(Target::User))
+        Ok(self.store.user_by_name(&name).await?.map(|user| Target {
+            canonical: user.username.clone(),
+            user: Some(user),
+            email: None,
+        }))
     }
 
     pub async fn org_invites(&self, principal: &Principal, org_name: &str) -> Result<Vec<InviteRow>> {

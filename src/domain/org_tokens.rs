@@ -51,14 +51,38 @@ fn validate_description(description: &str) -> Result<()> {
     Ok(())
 }
 
-/// Docker repository names: lowercase alphanumeric components separated by one `.`, `_`
-/// or `-`, at most 255 characters.
+/// Docker repository names (one path component of the distribution reference grammar):
+/// lowercase alphanumeric runs joined by `.`, `_`, `__` or any number of `-`, at most 255
+/// characters.
 fn valid_repo_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 255
-        && name.split(['.', '_', '-']).all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+    let bytes = name.as_bytes();
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if bytes.is_empty() || bytes.len() > 255 || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator: `.`, `_`, `__`, or a run of `-`; an alphanumeric must follow.
+        let start = i;
+        match bytes[i] {
+            b'.' => i += 1,
+            b'_' => i += if bytes.get(i + 1) == Some(&b'_') { 2 } else { 1 },
+            b'-' => {
+                while bytes.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        if i == start || !bytes.get(i).copied().is_some_and(alnum) {
+            return false;
+        }
+    }
+    true
 }
 
 /// Checks every resource against `org_name`: repository paths inside the organization (or
@@ -264,6 +288,7 @@ mod tests {
         let ok = [
             resource(Repo, "acme/app", &["scope-image-pull"]),
             resource(Repo, "acme/my-app.v2", &["scope-image-push"]),
+            resource(Repo, "acme/a__b--c", &["scope-image-push"]),
             resource(Repo, "acme/*", &["scope-image-delete"]),
             resource(Repo, "*/*/public", &["scope-image-pull"]),
             resource(Org, "acme", &["scope-member-read", "scope-group-edit"]),
@@ -273,6 +298,9 @@ mod tests {
             resource(Repo, "other/app", &["scope-image-pull"]),
             resource(Repo, "acme/App", &["scope-image-pull"]),
             resource(Repo, "acme/a--", &["scope-image-pull"]),
+            resource(Repo, "acme/a___b", &["scope-image-pull"]),
+            resource(Repo, "acme/a._b", &["scope-image-pull"]),
+            resource(Repo, "acme/-a", &["scope-image-pull"]),
             resource(Repo, "acme", &["scope-image-pull"]),
             resource(Repo, "acme/app", &[]),
             resource(Repo, "acme/app", &["scope-member-read"]),

@@ -183,21 +183,32 @@ impl App {
         let ctx = self
             .org_for(Some(principal), org_name, OrgAction::ReadMembers)
             .await?;
+        // Whoever may not see email addresses may not search them either: each search
+        // would confirm a guess.
+        let visible = emails_visible(principal, &ctx);
         let filter = MemberFilter {
             search: query.search,
             role: query.role.map(Role::as_str),
+            search_email: visible,
         };
-        // Invitees come after the members; a role filter names member roles only.
-        let invitees: Vec<InviteRow> = if query.kind == MemberType::Member || query.role.is_some() {
-            Vec::new()
-        } else {
-            self.store
-                .pending_invites_of_org(&ctx.org.id)
-                .await?
-                .into_iter()
-                .filter(|invite| query.search.is_none_or(|s| contains_ci(&invite.invitee, s)))
-                .collect()
-        };
+        // Invitees come after the members; a role filter names member roles only. Pending
+        // invites are shown to those who may read them (owners), as on their own route.
+        let may_read_invites = authorize_org(Some(principal), &ctx.standing, OrgAction::ReadInvites).is_ok();
+        let invitees: Vec<InviteRow> =
+            if query.kind == MemberType::Member || query.role.is_some() || !may_read_invites {
+                Vec::new()
+            } else {
+                self.store
+                    .pending_invites_of_org(&ctx.org.id)
+                    .await?
+                    .into_iter()
+                    .filter(|invite| {
+                        query.search.is_none_or(|s| {
+                            (visible || invite.invitee_email.is_none()) && contains_ci(&invite.invitee, s)
+                        })
+                    })
+                    .collect()
+            };
         let (members, member_total) = if query.kind == MemberType::Invitee {
             (Vec::new(), 0)
         } else {
@@ -218,7 +229,7 @@ impl App {
             members,
             invitees,
             total,
-            emails_visible: emails_visible(principal, &ctx),
+            emails_visible: visible,
         })
     }
 
@@ -286,6 +297,7 @@ impl App {
             .await?;
         let (member, _) = self.org_member(&ctx.org.id, username).await?;
         let mut tx = self.store.begin().await?;
+        self.store.lock_org(&mut tx, &ctx.org.id).await?;
         let current = self
             .store
             .direct_role(&mut tx, &ctx.org.id, &member.user_id)
@@ -326,6 +338,7 @@ impl App {
 
     async fn remove_member_as(&self, actor: &Actor, org: &OrgRow, member: &MemberRow) -> Result<()> {
         let mut tx = self.store.begin().await?;
+        self.store.lock_org(&mut tx, &org.id).await?;
         let Some(role) = self.store.direct_role(&mut tx, &org.id, &member.user_id).await? else {
             return Err(Error::not_found(format!(
                 "{:?} is not a member of this organization",
@@ -349,6 +362,7 @@ impl App {
         let org = self.org_named(org_name).await?;
         let user = self.user_named(username).await?;
         let mut tx = self.store.begin().await?;
+        self.store.lock_org(&mut tx, &org.id).await?;
         let event = match self.store.direct_role(&mut tx, &org.id, &user.id).await? {
             None => {
                 self.store

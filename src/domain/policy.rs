@@ -341,7 +341,8 @@ fn org_rule(action: OrgAction) -> OrgRule {
     use OrgAction::*;
     let rule = |role, pat, oat| OrgRule { role, pat, oat };
     match action {
-        ReadProfile => rule(None, Some(RepoScope::PublicRead), Some("")),
+        // Public: nothing else is consulted.
+        ReadProfile => rule(None, None, None),
         ReadMembers => rule(
             Some(Role::Member),
             Some(RepoScope::Read),

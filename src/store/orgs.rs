@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::namespaces::NamespaceKind;
-use super::{flag, like_pattern, Store, StoreResult, Tx};
+use super::{flag, like_pattern, Backend, Store, StoreResult, Tx};
 
 #[derive(Debug, Clone)]
 pub struct OrgRow {
@@ -43,8 +43,11 @@ pub struct MemberRow {
 /// Which members to list.
 #[derive(Debug, Default, Clone)]
 pub struct MemberFilter<'a> {
-    /// Substring of username, full name or email, case-insensitive.
+    /// Substring of username or full name (and email, when `search_email`),
+    /// case-insensitive.
     pub search: Option<&'a str>,
+    /// Whether `search` matches email addresses too: only for callers who may see them.
+    pub search_email: bool,
     /// Effective role.
     pub role: Option<&'a str>,
 }
@@ -209,7 +212,20 @@ impl Store {
         Ok(row.map(|r| r.try_get("role")).transpose()?)
     }
 
-    /// How many owners `org_id` has, read inside `tx`.
+    /// Locks `org_id`'s membership against other write transactions until `tx` ends, so
+    /// that two transactions demoting or removing different owners at once cannot both see
+    /// "another owner is left". On SQLite, `BEGIN IMMEDIATE` serializes writers already.
+    pub async fn lock_org(&self, tx: &mut Tx, org_id: &str) -> StoreResult<()> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT id FROM organizations WHERE id = $1 FOR UPDATE")
+                .bind(org_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// How many owners `org_id` has, read inside `tx` (after [`Store::lock_org`]).
     pub async fn count_owners(&self, tx: &mut Tx, org_id: &str) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM org_members WHERE org_id = $1 AND role = 'owner'")
             .bind(org_id)
@@ -226,25 +242,28 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<MemberRow>, i64)> {
-        // $2: search pattern or NULL; $3: role or NULL.
+        // $2: search pattern or NULL; $3: role or NULL; $4: 1 to match emails.
         let filtered = format!(
             "SELECT * FROM ({}) x WHERE ($2 IS NULL OR LOWER(username) LIKE $2 ESCAPE '\\' \
-             OR LOWER(full_name) LIKE $2 ESCAPE '\\' OR LOWER(email) LIKE $2 ESCAPE '\\') \
+             OR LOWER(full_name) LIKE $2 ESCAPE '\\' OR ($4 = 1 AND LOWER(email) LIKE $2 ESCAPE '\\')) \
              AND ($3 IS NULL OR role = $3)",
             members_subquery()
         );
         let pattern = filter.search.map(like_pattern);
+        let search_email = i32::from(filter.search_email);
         let total = sqlx::query(&format!("SELECT COUNT(*) AS n FROM ({filtered}) y"))
             .bind(org_id)
             .bind(pattern.as_deref())
             .bind(filter.role)
+            .bind(search_email)
             .fetch_one(self.reader())
             .await?
             .try_get("n")?;
-        let rows = sqlx::query(&format!("{filtered} ORDER BY username LIMIT $4 OFFSET $5"))
+        let rows = sqlx::query(&format!("{filtered} ORDER BY username LIMIT $5 OFFSET $6"))
             .bind(org_id)
             .bind(pattern.as_deref())
             .bind(filter.role)
+            .bind(search_email)
             .bind(limit)
             .bind(offset)
             .fetch_all(self.reader())

@@ -134,7 +134,8 @@ async fn documented_hub_operations_match_the_official_spec(backend: Backend) {
         "{checked} of {} official operations implemented and matching",
         official.len()
     );
-    assert!(checked >= 8);
+    // Accounts, auth, access tokens (8) and organizations with their invites (24) so far.
+    assert!(checked >= 32, "only {checked} official operations documented");
 }
 
 crate::both_backends!(documented_hub_operations_match_the_official_spec);

@@ -86,6 +86,8 @@ impl OrgMember {
             String::new()
         };
         OrgMember {
+            // `date_joined` of a member is when they joined the organization (the CSV
+            // export's "Date Joined" too); elsewhere it is when the account was created.
             user: UserFields::new(
                 &member.user_id,
                 &member.username,
@@ -143,7 +145,7 @@ pub struct UpdateMemberRequest {
     operation_id = "getV2OrgsByOrgNameMembers",
     params(
         ("org_name" = String, Path, description = "Name of the organization"),
-        ("search" = Option<String>, Query, description = "Search term: username, full name or email (the spec types it as an integer, a spec error)"),
+        ("search" = Option<String>, Query, description = "Search term: username, full name, or email for callers who see emails (the spec types it as an integer, a spec error)"),
         ("page" = Option<u64>, Query, description = "Page number, from 1"),
         ("page_size" = Option<u64>, Query, description = "Results per page, 1 to 100 (default 10)"),
         ("invites" = Option<bool>, Query, description = "Include pending invites (role `Invitee`), after the members"),
@@ -173,7 +175,8 @@ pub async fn list(
     };
     let role = match query.role.as_deref() {
         Some(role) => Some(
-            Role::parse(role).ok_or_else(|| Error::bad_request("role: must be owner, editor or member"))?,
+            Role::parse(&role.to_ascii_lowercase())
+                .ok_or_else(|| Error::bad_request("role: must be owner, editor or member"))?,
         ),
         None => None,
     };

@@ -52,7 +52,8 @@ pub async fn current(
     let user = app.user_named(&principal.account_name).await?;
     Ok(Json(CurrentUser {
         profile_url: format!("{base}/u/{}", user.username),
-        id: user.id,
+        // The UUID without dashes, as in every user-shaped item of the API.
+        id: user.id.replace('-', ""),
         username: user.username,
         full_name: user.full_name,
         location: String::new(),
