@@ -9,11 +9,13 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, USER_AGENT};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use wharf::store::AuditRow;
 
-use crate::harness::{assert_hub_error, json, Backend, Server};
+use crate::harness::{
+    assert_hub_error, assert_names_token, audit_data, json, keys, parse_time, rfc3339, Backend, Server,
+    INVALID_PAGING,
+};
 
 const TOKENS: &str = "/v2/access-tokens";
 /// The owner of the tokens in these tests.
@@ -42,9 +44,7 @@ const FIELDS: [&str; 12] = [
 
 /// A fresh server with the user [`OWNER`], and a password session of theirs.
 async fn start(backend: &Backend) -> (Server, String) {
-    let server = Server::start(backend).await;
-    let session = server.user_with_token(OWNER).await;
-    (server, session)
+    Server::start_as(backend, OWNER).await
 }
 
 fn token_path(uuid: &str) -> String {
@@ -86,58 +86,64 @@ fn labels(page: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn parse_time(text: &Value) -> OffsetDateTime {
-    let text = text.as_str().unwrap_or_else(|| panic!("not a timestamp: {text}"));
-    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {text}"))
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("format RFC 3339")
-}
-
-async fn call(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    json(server.send(method, path, Some(token), body).await).await
-}
-
 async fn list(server: &Server, session: &str, query: &str) -> (StatusCode, Value) {
-    call(server, Method::GET, &format!("{TOKENS}{query}"), session, None).await
+    let path = format!("{TOKENS}{query}");
+    server.call(Method::GET, &path, Some(session), None).await
 }
 
 /// A list page that must be 200.
 async fn list_ok(server: &Server, session: &str, query: &str) -> Value {
-    let (status, page) = list(server, session, query).await;
-    assert_eq!(status, StatusCode::OK, "GET {TOKENS}{query}: {page}");
-    page
+    let path = format!("{TOKENS}{query}");
+    server
+        .expect(Method::GET, &path, Some(session), None, StatusCode::OK)
+        .await
 }
 
-async fn get(server: &Server, session: &str, uuid: &str) -> (StatusCode, Value) {
-    call(server, Method::GET, &token_path(uuid), session, None).await
+/// A list page that must be refused with `expected`.
+async fn list_refused(server: &Server, session: &str, query: &str, expected: StatusCode) {
+    let path = format!("{TOKENS}{query}");
+    server
+        .refused(Method::GET, &path, Some(session), None, expected)
+        .await;
 }
 
-async fn patch(server: &Server, session: &str, uuid: &str, body: Value) -> (StatusCode, Value) {
-    call(server, Method::PATCH, &token_path(uuid), session, Some(body)).await
+/// `GET` of token `uuid`, which must be 200.
+async fn get_ok(server: &Server, session: &str, uuid: &str) -> Value {
+    server
+        .expect(
+            Method::GET,
+            &token_path(uuid),
+            Some(session),
+            None,
+            StatusCode::OK,
+        )
+        .await
 }
 
 /// A PATCH that must succeed; returns the updated token.
 async fn patch_ok(server: &Server, session: &str, uuid: &str, body: Value) -> Value {
-    let (status, token) = patch(server, session, uuid, body.clone()).await;
-    assert_eq!(status, StatusCode::OK, "PATCH {body}: {token}");
-    token
+    server
+        .expect(
+            Method::PATCH,
+            &token_path(uuid),
+            Some(session),
+            Some(body),
+            StatusCode::OK,
+        )
+        .await
 }
 
-/// A request whose body is sent as given, possibly not JSON at all.
-fn raw(server: &Server, method: Method, path: &str, session: &str, body: &str) -> RequestBuilder {
+/// A creation that must succeed; returns the created token.
+async fn create_ok(server: &Server, session: &str, body: Value) -> Value {
     server
-        .request(method, path)
-        .bearer_auth(session)
-        .header("content-type", "application/json")
-        .body(body.to_string())
+        .expect(
+            Method::POST,
+            TOKENS,
+            Some(session),
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
 }
 
 /// One request of each of the five operations on `uuid`, valid apart from credentials.
@@ -201,14 +207,8 @@ async fn assert_refused(server: &Server, owner_session: &str, expected: StatusCo
 
 /// The status of `POST /v2/auth/token` with the owner's name and `secret`.
 async fn exchange_status(server: &Server, secret: &str) -> StatusCode {
-    let res = server
-        .post(
-            "/v2/auth/token",
-            None,
-            json!({"identifier": OWNER, "secret": secret}),
-        )
-        .await;
-    let (status, body) = json(res).await;
+    let body = Some(json!({"identifier": OWNER, "secret": secret}));
+    let (status, body) = server.call(Method::POST, "/v2/auth/token", None, body).await;
     if status != StatusCode::OK {
         assert_hub_error(status, &body, status);
     }
@@ -246,50 +246,17 @@ async fn assert_pat_usable(server: &Server, secret: &str, pat_session: &str, usa
     );
 }
 
-/// The access token events of the owner's audit log, newest first.
-async fn token_events(server: &Server) -> Vec<AuditRow> {
-    server
-        .audit_events(OWNER)
-        .await
-        .into_iter()
-        .filter(|e| e.action.starts_with("account.access_token."))
-        .collect()
-}
-
-/// Runs `change` and checks that it recorded exactly one audit event: `action`, by the
-/// owner with a password. Returns what `change` returned, and the event's data.
+/// Runs `change` and checks that it recorded exactly one access token event: `action`,
+/// by the owner with a password. Returns what `change` returned, and the event's data.
 async fn audited_once<T>(
     server: &Server,
     action: &str,
     change: impl std::future::Future<Output = T>,
 ) -> (T, Value) {
-    let before = token_events(server).await.len();
-    let outcome = change.await;
-    let events = token_events(server).await;
-    assert_eq!(
-        events.len(),
-        before + 1,
-        "{action} should record exactly one event: {events:#?}"
-    );
-    let event = &events[0];
-    assert_eq!(event.action, action, "{event:#?}");
-    assert_eq!(
-        (event.account.as_str(), event.actor.as_str()),
-        (OWNER, OWNER),
-        "{event:#?}"
-    );
-    assert_eq!(
-        event.credential, None,
-        "a password session has no token label: {event:#?}"
-    );
-    let data = serde_json::from_str(&event.data).expect("audit data is JSON");
-    (outcome, data)
-}
-
-/// Asserts that audit `data` names token `uuid` and its `label`.
-fn assert_names_token(data: &Value, uuid: &str, label: &str) {
-    assert_eq!(data["token_id"], uuid, "{data}");
-    assert_eq!(data["token_label"], label, "{data}");
+    let (outcome, event) = server
+        .audited_once(OWNER, "account.access_token.", action, OWNER, change)
+        .await;
+    (outcome, audit_data(&event))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -310,13 +277,7 @@ async fn create_returns_the_secret_once(backend: Backend) {
     let (status, created) = json(res).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
 
-    let fields: BTreeSet<&str> = created
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(fields, BTreeSet::from(FIELDS));
+    assert_eq!(keys(&created), BTreeSet::from(FIELDS));
     uuid::Uuid::parse_str(uuid_of(&created)).expect("uuid is a UUID");
     let secret = secret_of(&created);
     assert!(secret.starts_with("dckr_pat_") && secret.len() > 20, "{secret}");
@@ -341,8 +302,7 @@ async fn create_returns_the_secret_once(backend: Backend) {
     );
 
     // Afterwards the secret is never shown again.
-    let (status, got) = get(&server, &session, uuid_of(&created)).await;
-    assert_eq!(status, StatusCode::OK, "{got}");
+    let got = get_ok(&server, &session, uuid_of(&created)).await;
     assert_eq!(got, redacted(&created));
     let page = list_ok(&server, &session, "").await;
     assert_eq!(page["results"], json!([redacted(&created)]));
@@ -350,7 +310,7 @@ async fn create_returns_the_secret_once(backend: Backend) {
 
     // The secret authenticates, and its use is recorded.
     assert_eq!(exchange_status(&server, secret).await, StatusCode::OK);
-    let (_, used) = get(&server, &session, uuid_of(&created)).await;
+    let used = get_ok(&server, &session, uuid_of(&created)).await;
     assert!(parse_time(&used["last_used"]) >= created_at, "{used}");
 
     // Labels need not be unique; each creation is a new token with a new secret.
@@ -373,7 +333,7 @@ async fn scopes_collapse_to_the_highest_requested(backend: Backend) {
     for (requested, granted) in cases {
         let created = server.create_pat(&session, "scoped", requested).await;
         assert_eq!(created["scopes"], json!([granted]), "requested {requested:?}");
-        let (_, got) = get(&server, &session, uuid_of(&created)).await;
+        let got = get_ok(&server, &session, uuid_of(&created)).await;
         assert_eq!(got["scopes"], json!([granted]), "requested {requested:?}");
     }
 }
@@ -407,10 +367,9 @@ async fn expires_at_is_kept_in_utc(backend: Backend) {
     ];
     for (given, kept) in cases {
         let body = json!({"token_label": "dated", "scopes": ["repo:read"], "expires_at": given});
-        let (status, created) = call(&server, Method::POST, TOKENS, &session, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let created = create_ok(&server, &session, body).await;
         assert_eq!(created["expires_at"], kept, "given {given}");
-        let (_, got) = get(&server, &session, uuid_of(&created)).await;
+        let got = get_ok(&server, &session, uuid_of(&created)).await;
         assert_eq!(got["expires_at"], kept, "given {given}");
     }
     // Tokens that expire in the future are active.
@@ -473,7 +432,7 @@ async fn invalid_creations_are_400_and_change_nothing(backend: Backend) {
         r#"{"token_label": "ci", "scopes": ["repo:read"]"#,
         "{'token_label': 'ci'}",
     ] {
-        let req = raw(&server, Method::POST, TOKENS, &session, text);
+        let req = server.raw(Method::POST, TOKENS, &session, text);
         assert_refused(&server, &session, StatusCode::BAD_REQUEST, req).await;
     }
 }
@@ -613,14 +572,7 @@ async fn assert_links_on(server: &Server, session: &str, origin: &str) {
     if origin != server.base {
         return;
     }
-    let res = server
-        .client
-        .get(next)
-        .bearer_auth(session)
-        .send()
-        .await
-        .expect("follow next");
-    let (status, second) = json(res).await;
+    let (status, second) = server.follow(next, session).await;
     assert_eq!(status, StatusCode::OK, "{second}");
     assert_eq!(labels(&second), ["older"]);
     assert_eq!(second["previous"], format!("{origin}{TOKENS}?page=1&page_size=1"));
@@ -658,9 +610,7 @@ async fn list_pages_newest_first(backend: Backend) {
 
     // Past the last page: 404.
     for query in ["?page=4&page_size=2", "?page=2", "?page=99&page_size=100"] {
-        let (status, body) = list(&server, &session, query).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{query}: {body}");
-        assert_hub_error(status, &body, StatusCode::NOT_FOUND);
+        list_refused(&server, &session, query, StatusCode::NOT_FOUND).await;
     }
 }
 
@@ -685,28 +635,14 @@ async fn empty_list_is_a_page_of_nothing(backend: Backend) {
         list_ok(&server, &session, "?page=1&page_size=100").await["count"],
         0
     );
-    let (status, body) = list(&server, &session, "?page=2").await;
-    assert_hub_error(status, &body, StatusCode::NOT_FOUND);
+    list_refused(&server, &session, "?page=2", StatusCode::NOT_FOUND).await;
 }
 
 async fn bad_paging_parameters_are_400(backend: Backend) {
     let (server, session) = start(&backend).await;
     server.create_pat(&session, "ci", &["repo:read"]).await;
-    let queries = [
-        "?page=0",
-        "?page=x",
-        "?page=-1",
-        "?page=1.5",
-        "?page=",
-        "?page_size=0",
-        "?page_size=101",
-        "?page_size=x",
-        "?page_size=-10",
-    ];
-    for query in queries {
-        let (status, body) = list(&server, &session, query).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
-        assert_hub_error(status, &body, StatusCode::BAD_REQUEST);
+    for query in INVALID_PAGING {
+        list_refused(&server, &session, query, StatusCode::BAD_REQUEST).await;
     }
 }
 
@@ -742,7 +678,7 @@ async fn update_changes_label_and_active_flag(backend: Backend) {
         patch_ok(&server, &session, uuid, json!({"is_active": true})).await,
         expected
     );
-    let (_, got) = get(&server, &session, uuid).await;
+    let got = get_ok(&server, &session, uuid).await;
     assert_eq!(got, expected);
 }
 
@@ -776,7 +712,7 @@ async fn invalid_updates_are_400_and_change_nothing(backend: Backend) {
         assert_refused(&server, &session, StatusCode::BAD_REQUEST, req).await;
     }
     for text in ["", "{", "is_active=false"] {
-        let req = raw(&server, Method::PATCH, &one, &session, text);
+        let req = server.raw(Method::PATCH, &one, &session, text);
         assert_refused(&server, &session, StatusCode::BAD_REQUEST, req).await;
     }
 }
@@ -829,8 +765,7 @@ async fn expired_tokens_stop_working(backend: Backend) {
     let (server, session) = start(&backend).await;
     let expires = OffsetDateTime::now_utc() + Duration::from_secs(3);
     let body = json!({"token_label": "brief", "scopes": ["repo:read"], "expires_at": rfc3339(expires)});
-    let (status, pat) = call(&server, Method::POST, TOKENS, &session, Some(body)).await;
-    assert_eq!(status, StatusCode::CREATED, "{pat}");
+    let pat = create_ok(&server, &session, body).await;
     let secret = secret_of(&pat);
     let pat_session = server.token(OWNER, secret).await;
     assert_pat_usable(&server, secret, &pat_session, true).await;

@@ -3,6 +3,7 @@
 //! it. Tests are written once, `async fn name(backend: Backend)`, and instantiated for both
 //! backends with [`both_backends!`].
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -10,11 +11,28 @@ use std::time::Duration;
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wharf");
 pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Paging queries that every paged list refuses with 400: the Hub API parses `page` and
+/// `page_size` in one place, so they are the same for every list.
+pub const INVALID_PAGING: [&str; 10] = [
+    "?page=0",
+    "?page=x",
+    "?page=-1",
+    "?page=1.5",
+    "?page=",
+    "?page_size=0",
+    "?page_size=101",
+    "?page_size=x",
+    "?page_size=ten",
+    "?page_size=-10",
+];
 
 /// Which metadata database a test runs on.
 #[derive(Debug, Clone)]
@@ -114,6 +132,13 @@ pub struct Server {
 impl Server {
     pub async fn start(backend: &Backend) -> Server {
         Server::start_with(backend, &[], &[]).await
+    }
+
+    /// Starts a server with the user `username`; returns it and a password session of theirs.
+    pub async fn start_as(backend: &Backend, username: &str) -> (Server, String) {
+        let server = Server::start(backend).await;
+        let session = server.user_with_token(username).await;
+        (server, session)
     }
 
     /// Starts with extra `serve` flags and environment variables.
@@ -293,6 +318,102 @@ impl Server {
         req.send().await.expect("request")
     }
 
+    /// `method path` with `text` as its JSON body, sent as given: it need not be JSON at all.
+    pub fn raw(&self, method: Method, path: &str, token: &str, text: &str) -> RequestBuilder {
+        self.request(method, path)
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(text.to_string())
+    }
+
+    /// A request with a body that is not JSON at all (see [`Server::raw`]), which must be
+    /// refused with `expected`, in the Hub error format.
+    pub async fn refused_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        text: &str,
+        expected: StatusCode,
+    ) {
+        let what = format!("{method} {path} {text}");
+        let res = self.raw(method, path, token, text).send().await.expect("request");
+        let (status, answer) = json(res).await;
+        assert_eq!(status, expected, "{what}: {answer}");
+        assert_hub_error(status, &answer, expected);
+    }
+
+    /// `GET url`, an absolute URL such as a page's links give, as the holder of `token`:
+    /// the status and the JSON body.
+    pub async fn follow(&self, url: &str, token: &str) -> (StatusCode, Value) {
+        let res = self
+            .client
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        json(res).await
+    }
+
+    /// `method path` with an optional bearer token and JSON body: the status and the JSON
+    /// body of the answer.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        json(self.send(method, path, token, body).await).await
+    }
+
+    /// A request that must answer `expected`; returns the body of the answer.
+    pub async fn expect(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) -> Value {
+        let what = describe(&method, path, body.as_ref());
+        let (status, answer) = self.call(method, path, token, body).await;
+        assert_eq!(status, expected, "{what}: {answer}");
+        answer
+    }
+
+    /// A request that must be refused with `expected`, in the Hub error format.
+    pub async fn refused(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        expected: StatusCode,
+    ) {
+        let answer = self.expect(method, path, token, body, expected).await;
+        assert_hub_error(expected, &answer, expected);
+    }
+
+    /// [`Server::refused`] for each of `callers`: a token (none: anonymous) and the status
+    /// that caller must be refused with.
+    pub async fn refused_to(
+        &self,
+        callers: &[(Option<&str>, StatusCode)],
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) {
+        for (index, (token, expected)) in callers.iter().enumerate() {
+            // Which caller it was, as tokens say little in a failure message.
+            let what = format!("{} as caller {index}", describe(&method, path, body.as_ref()));
+            let (status, answer) = self.call(method.clone(), path, *token, body.clone()).await;
+            assert_eq!(status, *expected, "{what}: {answer}");
+            assert_hub_error(status, &answer, *expected);
+        }
+    }
+
     /// A session token for `username` with `secret` from `/v2/auth/token`.
     pub async fn token(&self, username: &str, secret: &str) -> String {
         let res = self
@@ -315,16 +436,15 @@ impl Server {
 
     /// Creates a PAT with `scopes` and returns its secret.
     pub async fn create_pat(&self, session: &str, label: &str, scopes: &[&str]) -> Value {
-        let res = self
-            .post(
-                "/v2/access-tokens",
-                Some(session),
-                serde_json::json!({"token_label": label, "scopes": scopes}),
-            )
-            .await;
-        let (status, body) = json(res).await;
-        assert_eq!(status, StatusCode::CREATED, "create PAT failed: {body}");
-        body
+        let body = serde_json::json!({"token_label": label, "scopes": scopes});
+        self.expect(
+            Method::POST,
+            "/v2/access-tokens",
+            Some(session),
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
     }
 
     /// Runs `wharf admin …` and asserts that it succeeded.
@@ -352,16 +472,38 @@ impl Server {
     /// the owner with session `owner_session`; returns the created token's body (its
     /// secret is `["token"]`).
     pub async fn create_oat(&self, owner_session: &str, org: &str, resources: Value) -> Value {
-        let res = self
-            .post(
-                &format!("/v2/orgs/{org}/access-tokens"),
-                Some(owner_session),
-                serde_json::json!({"label": "test token", "resources": resources}),
-            )
-            .await;
-        let (status, body) = json(res).await;
-        assert_eq!(status, StatusCode::CREATED, "create OAT failed: {body}");
-        body
+        let path = format!("/v2/orgs/{org}/access-tokens");
+        let body = serde_json::json!({"label": "test token", "resources": resources});
+        self.expect(
+            Method::POST,
+            &path,
+            Some(owner_session),
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
+    /// A session opened with a new PAT of `username` (whose password session is `session`),
+    /// labelled `label`, with `scopes`; and the created token.
+    pub async fn pat_session(
+        &self,
+        username: &str,
+        session: &str,
+        label: &str,
+        scopes: &[&str],
+    ) -> (String, Value) {
+        let pat = self.create_pat(session, label, scopes).await;
+        let secret = pat["token"].as_str().expect("PAT secret");
+        (self.token(username, secret).await, pat)
+    }
+
+    /// A session of `org` opened with a new organization access token with `resources`
+    /// (see [`Server::create_oat`]); and the created token.
+    pub async fn oat_session(&self, owner_session: &str, org: &str, resources: Value) -> (String, Value) {
+        let oat = self.create_oat(owner_session, org, resources).await;
+        let secret = oat["token"].as_str().expect("OAT secret");
+        (self.org_token(org, secret).await, oat)
     }
 
     /// A session token for organization `org` from its access token `secret`.
@@ -377,6 +519,68 @@ impl Server {
         let events = store.recent_audit(account, 100).await.expect("audit events");
         store.close().await;
         events
+    }
+
+    /// The newest audit events of `account` whose action starts with `family`.
+    async fn audit_family(&self, account: &str, family: &str) -> Vec<wharf::store::AuditRow> {
+        let mut events = self.audit_events(account).await;
+        events.retain(|e| e.action.starts_with(family));
+        events
+    }
+
+    /// Runs `change` and checks that it recorded exactly one event of `account` among
+    /// those whose action starts with `family`: `action`, by `actor` with a password
+    /// session (so no token label). Returns what `change` returned, and the event.
+    pub async fn audited_once<T>(
+        &self,
+        account: &str,
+        family: &str,
+        action: &str,
+        actor: &str,
+        change: impl std::future::Future<Output = T>,
+    ) -> (T, wharf::store::AuditRow) {
+        let before = self.audit_family(account, family).await.len();
+        let outcome = change.await;
+        let events = self.audit_family(account, family).await;
+        assert_eq!(
+            events.len(),
+            before + 1,
+            "{action} should record exactly one event: {events:#?}"
+        );
+        let event = events.into_iter().next().expect("the new event");
+        assert_eq!(event.action, action, "{event:#?}");
+        assert_eq!(
+            (event.account.as_str(), event.actor.as_str()),
+            (account, actor),
+            "{event:#?}"
+        );
+        assert_eq!(
+            event.credential, None,
+            "a password session has no token label: {event:#?}"
+        );
+        (outcome, event)
+    }
+
+    /// Asserts what an account (a user or an organization) named `name` shows of itself
+    /// wherever it is listed: its id (a UUID without dashes), its profile page, the text
+    /// fields of its profile, and when it joined.
+    pub fn assert_account_fields(&self, item: &Value, name: &str) {
+        let id = item["id"].as_str().unwrap_or_else(|| panic!("no id in {item}"));
+        assert!(
+            id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+            "id is a UUID without dashes: {id}"
+        );
+        assert_eq!(item["profile_url"], self.url(&format!("/u/{name}")), "{item}");
+        for field in [
+            "full_name",
+            "company",
+            "location",
+            "gravatar_email",
+            "gravatar_url",
+        ] {
+            assert!(item[field].is_string(), "{field} of {item}");
+        }
+        assert_utc_time(&item["date_joined"]);
     }
 
     /// Sends SIGTERM and waits for the process to exit.
@@ -416,6 +620,67 @@ pub async fn json(res: Response) -> (StatusCode, Value) {
     }
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
     (status, body)
+}
+
+/// Callers refused something that needs a right they lack: each of `tokens` forbidden
+/// (403), and an anonymous caller unauthorized (401).
+pub fn forbidden_and_anonymous<'a>(tokens: &[&'a str]) -> Vec<(Option<&'a str>, StatusCode)> {
+    let mut callers: Vec<_> = tokens
+        .iter()
+        .map(|token| (Some(*token), StatusCode::FORBIDDEN))
+        .collect();
+    callers.push((None, StatusCode::UNAUTHORIZED));
+    callers
+}
+
+/// The field names of a JSON object.
+pub fn keys(value: &Value) -> BTreeSet<&str> {
+    value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// A timestamp of the API, which must be RFC 3339.
+pub fn parse_time(text: &Value) -> OffsetDateTime {
+    let text = text.as_str().unwrap_or_else(|| panic!("not a timestamp: {text}"));
+    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {text}"))
+}
+
+/// Asserts that `value` is a timestamp as the API writes them: RFC 3339, in UTC.
+pub fn assert_utc_time(value: &Value) {
+    parse_time(value);
+    assert!(
+        value.as_str().is_some_and(|text| text.ends_with('Z')),
+        "not UTC: {value}"
+    );
+}
+
+/// `at` as the API takes timestamps: RFC 3339.
+pub fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).expect("format RFC 3339")
+}
+
+/// `METHOD PATH BODY` of a request, for failure messages.
+fn describe(method: &Method, path: &str, body: Option<&Value>) -> String {
+    match body {
+        Some(body) => format!("{method} {path} {body}"),
+        None => format!("{method} {path}"),
+    }
+}
+
+/// The `data` of an audit event, which the store keeps as JSON text.
+pub fn audit_data(event: &wharf::store::AuditRow) -> Value {
+    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("audit data not JSON ({e}): {}", event.data))
+}
+
+/// Asserts that the `data` of an access token's audit event names token `id` and its
+/// `label`.
+pub fn assert_names_token(data: &Value, id: &str, label: &str) {
+    assert_eq!(data["token_id"], id, "{data}");
+    assert_eq!(data["token_label"], label, "{data}");
 }
 
 /// Asserts a Hub API error: `status`, and the official body `{"message", "errinfo": null}`.

@@ -3,13 +3,13 @@
 //! accept and decline. Who may do each, with which credential, and the audit trail of every
 //! change. Every refused request is also checked to change nothing.
 
+use std::collections::BTreeSet;
+
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use wharf::store::AuditRow;
 
-use crate::harness::{assert_hub_error, json, Backend, Server};
+use crate::harness::{audit_data, forbidden_and_anonymous, keys, parse_time, Backend, Server};
 
 const ORG: &str = "acme";
 const OWNER: &str = "olivia";
@@ -81,60 +81,33 @@ fn resend_path(id: &str) -> String {
     format!("/v2/invites/{id}/resend")
 }
 
-async fn call(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    json(server.send(method, path, token, body).await).await
-}
-
-/// A request that must succeed with `expected`; returns its body.
-async fn ok(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    expected: StatusCode,
-) -> Value {
-    let (status, answer) = call(server, method.clone(), path, Some(token), body).await;
-    assert_eq!(status, expected, "{method} {path}: {answer}");
-    answer
-}
-
-/// A request that must be refused with `expected`, in the Hub error format.
-async fn refused(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    expected: StatusCode,
-) {
-    let (status, answer) = call(server, method, path, token, body).await;
-    assert_hub_error(status, &answer, expected);
-}
-
-/// A POST without a body that must answer 204 (accept, decline) and has none.
+/// A request without a body that must answer 204 (accept, decline) and has none.
 async fn no_content(server: &Server, method: Method, path: &str, token: &str) {
-    let body = ok(server, method, path, token, None, StatusCode::NO_CONTENT).await;
+    let body = server
+        .expect(method, path, Some(token), None, StatusCode::NO_CONTENT)
+        .await;
     assert_eq!(body, Value::Null, "204 with a body");
+}
+
+/// `GET path` as `token`, which must be 200; returns the body.
+async fn read(server: &Server, path: &str, token: &str) -> Value {
+    server
+        .expect(Method::GET, path, Some(token), None, StatusCode::OK)
+        .await
+}
+
+/// Asserts that the holder of `token` may neither accept nor decline the invite `id`.
+async fn answer_refused(server: &Server, id: &str, token: Option<&str>, expected: StatusCode) {
+    for path in [accept_path(id), decline_path(id)] {
+        server.refused(Method::POST, &path, token, None, expected).await;
+    }
 }
 
 /// A bulk invite that must be accepted (202); returns the outcome per invitee.
 async fn bulk(server: &Server, token: &str, body: Value) -> Vec<Value> {
-    let answer = ok(
-        server,
-        Method::POST,
-        BULK,
-        token,
-        Some(body),
-        StatusCode::ACCEPTED,
-    )
-    .await;
+    let answer = server
+        .expect(Method::POST, BULK, Some(token), Some(body), StatusCode::ACCEPTED)
+        .await;
     answer["invitees"]
         .as_array()
         .unwrap_or_else(|| panic!("no invitees in {answer}"))
@@ -161,13 +134,19 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
-/// Invites one invitee with `extra` request fields (team, role); returns the new invite.
-async fn invite(w: &World, invitee: &str, extra: Value) -> Value {
+/// A bulk request inviting `invitee` to [`ORG`], with the fields of `extra` (team, role)
+/// added, or put in place of the usual ones.
+fn invite_body(invitee: &str, extra: Value) -> Value {
     let mut body = json!({"org": ORG, "invitees": [invitee]});
     for (key, value) in extra.as_object().expect("extra fields").iter() {
         body[key] = value.clone();
     }
-    let outcomes = bulk(&w.server, &w.owner, body).await;
+    body
+}
+
+/// Invites one invitee with `extra` request fields (team, role); returns the new invite.
+async fn invite(w: &World, invitee: &str, extra: Value) -> Value {
+    let outcomes = bulk(&w.server, &w.owner, invite_body(invitee, extra)).await;
     assert_eq!(outcomes.len(), 1);
     assert_eq!(outcomes[0]["status"], "invited", "{}", outcomes[0]);
     outcomes[0]["invite"].clone()
@@ -182,7 +161,7 @@ fn id_of(invite: &Value) -> String {
 
 /// The `data` list of a `{"data": [invite…]}` answer of `path` as `token`.
 async fn invite_list(server: &Server, path: &str, token: &str) -> Vec<Value> {
-    let answer = ok(server, Method::GET, path, token, None, StatusCode::OK).await;
+    let answer = read(server, path, token).await;
     answer["data"]
         .as_array()
         .unwrap_or_else(|| panic!("no data in {answer}"))
@@ -197,7 +176,7 @@ async fn pending(w: &World) -> Vec<Value> {
 /// `username`'s entry in the organization's member list, if they are a member.
 async fn member_entry(w: &World, username: &str) -> Option<Value> {
     let path = format!("/v2/orgs/{ORG}/members?search={username}");
-    let page = ok(&w.server, Method::GET, &path, &w.owner, None, StatusCode::OK).await;
+    let page = read(&w.server, &path, &w.owner).await;
     page["results"]
         .as_array()
         .expect("results")
@@ -217,24 +196,12 @@ async fn events(server: &Server, action: &str) -> Vec<AuditRow> {
         .collect()
 }
 
-fn data(event: &AuditRow) -> Value {
-    serde_json::from_str(&event.data).unwrap_or_else(|e| panic!("audit data not JSON ({e}): {}", event.data))
-}
-
 fn assert_invite_shape(invite: &Value) {
-    let object = invite
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {invite}"));
-    let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
-    keys.sort_unstable();
-    let mut expected = INVITE_FIELDS.to_vec();
-    expected.sort_unstable();
-    assert_eq!(keys, expected, "fields of {invite}");
+    assert_eq!(keys(invite), BTreeSet::from(INVITE_FIELDS), "fields of {invite}");
     for field in INVITE_FIELDS {
         assert!(invite[field].is_string(), "{field} is a string in {invite}");
     }
-    let created = invite["created_at"].as_str().expect("created_at");
-    OffsetDateTime::parse(created, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {created}"));
+    parse_time(&invite["created_at"]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -318,8 +285,8 @@ async fn bulk_invite_statuses(backend: Backend) {
     for (event, invite) in sent.iter().rev().zip(&created) {
         assert_eq!(Some(event.name.as_str()), invite["invitee"].as_str());
         assert_eq!(event.actor, OWNER);
-        assert_eq!(data(event)["invite_id"], invite["id"]);
-        assert_eq!(data(event)["role"], "member");
+        assert_eq!(audit_data(event)["invite_id"], invite["id"]);
+        assert_eq!(audit_data(event)["role"], "member");
     }
 }
 
@@ -370,63 +337,32 @@ async fn bulk_invite_refusals(backend: Backend) {
     let w = world(&backend).await;
     let outsider = w.server.user_with_token("oscar").await;
     w.server.create_org("globex", "oscar").await;
-    let request = |extra: Value| {
-        let mut body = json!({"org": ORG, "invitees": [BOBBY]});
-        for (key, value) in extra.as_object().expect("extra fields").iter() {
-            body[key] = value.clone();
-        }
-        Some(body)
-    };
-    let bad = |body: Option<Value>, expected: StatusCode| {
-        refused(&w.server, Method::POST, BULK, Some(&w.owner), body, expected)
-    };
-
-    bad(request(json!({"team": "nosuchteam"})), StatusCode::NOT_FOUND).await;
-    bad(request(json!({"role": "admin"})), StatusCode::BAD_REQUEST).await;
-    bad(request(json!({"invitees": []})), StatusCode::BAD_REQUEST).await;
+    let request = |extra: Value| invite_body(BOBBY, extra);
     let too_many: Vec<String> = (0..101).map(|i| format!("user{i}@example.com")).collect();
-    bad(request(json!({"invitees": too_many})), StatusCode::BAD_REQUEST).await;
-    bad(request(json!({"org": "nosuchorg"})), StatusCode::NOT_FOUND).await;
-    bad(Some(json!({"org": ORG})), StatusCode::BAD_REQUEST).await;
-    bad(Some(json!({"invitees": [BOBBY]})), StatusCode::BAD_REQUEST).await;
-    bad(
-        Some(json!({"org": ORG, "invitees": BOBBY})),
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
-    let malformed = w
-        .server
-        .request(Method::POST, BULK)
-        .bearer_auth(&w.owner)
-        .header("content-type", "application/json")
-        .body("{\"org\": \"acme\", \"invitees\": [")
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json(malformed).await;
-    assert_hub_error(status, &body, StatusCode::BAD_REQUEST);
+    for (body, expected) in [
+        (request(json!({"team": "nosuchteam"})), StatusCode::NOT_FOUND),
+        (request(json!({"role": "admin"})), StatusCode::BAD_REQUEST),
+        (request(json!({"invitees": []})), StatusCode::BAD_REQUEST),
+        (request(json!({"invitees": too_many})), StatusCode::BAD_REQUEST),
+        (request(json!({"org": "nosuchorg"})), StatusCode::NOT_FOUND),
+        (json!({"org": ORG}), StatusCode::BAD_REQUEST),
+        (json!({"invitees": [BOBBY]}), StatusCode::BAD_REQUEST),
+        (json!({"org": ORG, "invitees": BOBBY}), StatusCode::BAD_REQUEST),
+    ] {
+        w.server
+            .refused(Method::POST, BULK, Some(&w.owner), Some(body), expected)
+            .await;
+    }
+    let malformed = "{\"org\": \"acme\", \"invitees\": [";
+    w.server
+        .refused_raw(Method::POST, BULK, &w.owner, malformed, StatusCode::BAD_REQUEST)
+        .await;
 
     // A member of the organization, and the owner of another one, may not invite.
-    for token in [&w.member, &outsider, &w.bobby] {
-        refused(
-            &w.server,
-            Method::POST,
-            BULK,
-            Some(token),
-            request(json!({})),
-            StatusCode::FORBIDDEN,
-        )
+    let callers = forbidden_and_anonymous(&[&w.member, &outsider, &w.bobby]);
+    w.server
+        .refused_to(&callers, Method::POST, BULK, Some(request(json!({}))))
         .await;
-    }
-    refused(
-        &w.server,
-        Method::POST,
-        BULK,
-        None,
-        request(json!({})),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
 
     assert!(pending(&w).await.is_empty(), "refusals create nothing");
     assert!(invite_list(&w.server, MY_INVITES, &w.bobby).await.is_empty());
@@ -456,36 +392,14 @@ async fn org_invite_list_and_readers(backend: Backend) {
 
     // Members and editors may not read it (an invite names people outside the organization).
     invite(&w, DAVE, json!({})).await;
-    for token in [&w.member, &editor, &w.bobby] {
-        refused(
-            &w.server,
-            Method::GET,
-            &org_invites(),
-            Some(token),
-            None,
-            StatusCode::FORBIDDEN,
-        )
+    let callers = forbidden_and_anonymous(&[&w.member, &editor, &w.bobby]);
+    w.server
+        .refused_to(&callers, Method::GET, &org_invites(), None)
         .await;
-    }
-    refused(
-        &w.server,
-        Method::GET,
-        &org_invites(),
-        None,
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    let elsewhere = "/v2/orgs/nosuchorg/invites";
-    refused(
-        &w.server,
-        Method::GET,
-        elsewhere,
-        Some(&w.owner),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    let (elsewhere, owner) = ("/v2/orgs/nosuchorg/invites", Some(w.owner.as_str()));
+    w.server
+        .refused(Method::GET, elsewhere, owner, None, StatusCode::NOT_FOUND)
+        .await;
 }
 
 /// Cancelling and resending: owners of the invite's organization only; a cancelled
@@ -498,25 +412,13 @@ async fn cancel_and_resend(backend: Backend) {
     let dave = invite(&w, DAVE, json!({})).await;
     let bobby_id = id_of(&bobby);
 
-    for path in [invite_path(&bobby_id), resend_path(&bobby_id)] {
-        let method = if path.ends_with("/resend") {
-            Method::PATCH
-        } else {
-            Method::DELETE
-        };
-        // A member of the organization, the owner of another one, and the invitee.
-        for token in [&w.member, &rival, &w.bobby] {
-            refused(
-                &w.server,
-                method.clone(),
-                &path,
-                Some(token),
-                None,
-                StatusCode::FORBIDDEN,
-            )
-            .await;
-        }
-        refused(&w.server, method, &path, None, None, StatusCode::UNAUTHORIZED).await;
+    // A member of the organization, the owner of another one, and the invitee.
+    let callers = forbidden_and_anonymous(&[&w.member, &rival, &w.bobby]);
+    for (method, path) in [
+        (Method::DELETE, invite_path(&bobby_id)),
+        (Method::PATCH, resend_path(&bobby_id)),
+    ] {
+        w.server.refused_to(&callers, method, &path, None).await;
     }
     assert_eq!(
         pending(&w).await,
@@ -532,50 +434,37 @@ async fn cancel_and_resend(backend: Backend) {
     );
     let resent = events(&w.server, "org.member.invite.send").await;
     assert_eq!(resent.len(), 3, "two invites and one resend: {resent:?}");
-    assert_eq!(data(&resent[0])["invite_id"], bobby["id"]);
-    assert_eq!(data(&resent[0])["resent"], "true");
+    assert_eq!(audit_data(&resent[0])["invite_id"], bobby["id"]);
+    assert_eq!(audit_data(&resent[0])["resent"], "true");
 
     no_content(&w.server, Method::DELETE, &invite_path(&bobby_id), &w.owner).await;
     assert_eq!(pending(&w).await, vec![dave.clone()]);
     assert!(invite_list(&w.server, MY_INVITES, &w.bobby).await.is_empty());
-    refused(
-        &w.server,
-        Method::POST,
-        &accept_path(&bobby_id),
-        Some(&w.bobby),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    let accept = accept_path(&bobby_id);
+    w.server
+        .refused(Method::POST, &accept, Some(&w.bobby), None, StatusCode::NOT_FOUND)
+        .await;
     assert!(
         member_entry(&w, BOBBY).await.is_none(),
         "a cancelled invite cannot be accepted"
     );
+    let nil = "00000000-0000-0000-0000-000000000000";
     for (method, path) in [
         (Method::DELETE, invite_path(&bobby_id)),
         (Method::PATCH, resend_path(&bobby_id)),
-        (
-            Method::DELETE,
-            invite_path("00000000-0000-0000-0000-000000000000"),
-        ),
+        (Method::DELETE, invite_path(nil)),
         (Method::PATCH, resend_path("nosuchinvite")),
     ] {
-        refused(
-            &w.server,
-            method,
-            &path,
-            Some(&w.owner),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        w.server
+            .refused(method, &path, Some(&w.owner), None, StatusCode::NOT_FOUND)
+            .await;
     }
 
     let cancelled = events(&w.server, "org.member.invite.cancel").await;
     assert_eq!(cancelled.len(), 1, "{cancelled:?}");
     assert_eq!(cancelled[0].name, BOBBY);
     assert_eq!(cancelled[0].actor, OWNER);
-    assert_eq!(data(&cancelled[0])["invite_id"], bobby["id"]);
+    assert_eq!(audit_data(&cancelled[0])["invite_id"], bobby["id"]);
     // Once cancelled, the invitee may be invited again.
     let renewed = invite(&w, BOBBY, json!({})).await;
     assert_ne!(renewed["id"], bobby["id"]);
@@ -586,15 +475,12 @@ async fn cancel_and_resend(backend: Backend) {
 /// answer the invite.
 async fn accept_with_role_and_team(backend: Backend) {
     let w = world(&backend).await;
-    let created = ok(
-        &w.server,
-        Method::POST,
-        &format!("/v2/orgs/{ORG}/groups"),
-        &w.owner,
-        Some(json!({"name": "devs"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let team = Some(json!({"name": "devs"}));
+    let groups = format!("/v2/orgs/{ORG}/groups");
+    let created = w
+        .server
+        .expect(Method::POST, &groups, Some(&w.owner), team, StatusCode::CREATED)
+        .await;
     assert_eq!(created["name"], "devs");
     let sent = invite(&w, BOBBY, json!({"team": "devs", "role": "Editor"})).await;
     assert_eq!((&sent["team"], &sent["role"]), (&json!("devs"), &json!("editor")));
@@ -605,76 +491,27 @@ async fn accept_with_role_and_team(backend: Backend) {
     );
     // Someone else's invite is not theirs to see or answer.
     assert!(invite_list(&w.server, MY_INVITES, &w.dave).await.is_empty());
-    for path in [accept_path(&id), decline_path(&id)] {
-        for token in [&w.dave, &w.owner] {
-            refused(
-                &w.server,
-                Method::POST,
-                &path,
-                Some(token),
-                None,
-                StatusCode::NOT_FOUND,
-            )
-            .await;
-        }
-        refused(
-            &w.server,
-            Method::POST,
-            &path,
-            None,
-            None,
-            StatusCode::UNAUTHORIZED,
-        )
-        .await;
+    for (token, expected) in [
+        (Some(w.dave.as_str()), StatusCode::NOT_FOUND),
+        (Some(&w.owner), StatusCode::NOT_FOUND),
+        (None, StatusCode::UNAUTHORIZED),
+    ] {
+        answer_refused(&w.server, &id, token, expected).await;
     }
     assert_eq!(pending(&w).await, vec![sent.clone()], "refusals change nothing");
-    refused(
-        &w.server,
-        Method::POST,
-        &accept_path("nosuchinvite"),
-        Some(&w.bobby),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    answer_refused(&w.server, "nosuchinvite", Some(&w.bobby), StatusCode::NOT_FOUND).await;
 
     no_content(&w.server, Method::POST, &accept_path(&id), &w.bobby).await;
     let bobby = member_entry(&w, BOBBY).await.expect("bobby is a member");
     assert_eq!(bobby["role"], "Editor");
     assert_eq!(bobby["groups"], json!(["devs"]));
-    let team = ok(
-        &w.server,
-        Method::GET,
-        &format!("/v2/orgs/{ORG}/groups/devs/members"),
-        &w.owner,
-        None,
-        StatusCode::OK,
-    )
-    .await;
+    let team = read(&w.server, &format!("{groups}/devs/members"), &w.owner).await;
     assert_eq!(team["results"][0]["username"], BOBBY);
     assert!(pending(&w).await.is_empty());
     assert!(invite_list(&w.server, MY_INVITES, &w.bobby).await.is_empty());
     // As a member, bobby now reads what members read.
-    ok(
-        &w.server,
-        Method::GET,
-        &format!("/v2/orgs/{ORG}/members"),
-        &w.bobby,
-        None,
-        StatusCode::OK,
-    )
-    .await;
-    for path in [accept_path(&id), decline_path(&id)] {
-        refused(
-            &w.server,
-            Method::POST,
-            &path,
-            Some(&w.bobby),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-    }
+    read(&w.server, &format!("/v2/orgs/{ORG}/members"), &w.bobby).await;
+    answer_refused(&w.server, &id, Some(&w.bobby), StatusCode::NOT_FOUND).await;
     // A member is not invited again.
     let outcomes = bulk(&w.server, &w.owner, json!({"org": ORG, "invitees": [BOBBY]})).await;
     assert_eq!(statuses(&outcomes), pairs(&[(BOBBY, "existing_org_member")]));
@@ -690,13 +527,13 @@ async fn accept_with_role_and_team(backend: Backend) {
         assert_eq!(found[0].actor, BOBBY, "{action}");
     }
     let added = events(&w.server, "org.member.add").await;
-    assert_eq!(data(&added[0])["role"], "editor");
+    assert_eq!(audit_data(&added[0])["role"], "editor");
     assert_eq!(
-        data(&events(&w.server, "org.member.invite.accept").await[0])["invite_id"],
+        audit_data(&events(&w.server, "org.member.invite.accept").await[0])["invite_id"],
         sent["id"]
     );
     assert_eq!(
-        data(&events(&w.server, "org.team.member.add").await[0])["team"],
+        audit_data(&events(&w.server, "org.team.member.add").await[0])["team"],
         "devs"
     );
 }
@@ -720,15 +557,10 @@ async fn email_invite_and_decline(backend: Backend) {
     assert_eq!(pending(&w).await, vec![for_carol.clone()]);
 
     let carol_id = id_of(&for_carol);
-    refused(
-        &w.server,
-        Method::POST,
-        &accept_path(&carol_id),
-        Some(&w.bobby),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    let accept = accept_path(&carol_id);
+    w.server
+        .refused(Method::POST, &accept, Some(&w.bobby), None, StatusCode::NOT_FOUND)
+        .await;
     assert!(member_entry(&w, BOBBY).await.is_none());
     no_content(&w.server, Method::POST, &accept_path(&carol_id), &carol).await;
     assert_eq!(
@@ -745,17 +577,7 @@ async fn email_invite_and_decline(backend: Backend) {
     assert!(member_entry(&w, DAVE).await.is_none(), "declining joins nothing");
     assert!(pending(&w).await.is_empty());
     assert!(invite_list(&w.server, MY_INVITES, &w.dave).await.is_empty());
-    for path in [decline_path(&dave_id), accept_path(&dave_id)] {
-        refused(
-            &w.server,
-            Method::POST,
-            &path,
-            Some(&w.dave),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-    }
+    answer_refused(&w.server, &dave_id, Some(&w.dave), StatusCode::NOT_FOUND).await;
     assert!(member_entry(&w, DAVE).await.is_none());
 
     let added = events(&w.server, "org.member.add").await;
@@ -774,7 +596,7 @@ async fn email_invite_and_decline(backend: Backend) {
         (declined[0].name.as_str(), declined[0].actor.as_str()),
         (DAVE, DAVE)
     );
-    assert_eq!(data(&declined[0])["invite_id"], for_dave["id"]);
+    assert_eq!(audit_data(&declined[0])["invite_id"], for_dave["id"]);
 }
 
 /// Which credentials may answer invites (a user's password or a `repo:admin` PAT), and
@@ -784,64 +606,37 @@ async fn credentials(backend: Backend) {
     let sent = invite(&w, BOBBY, json!({})).await;
     let id = id_of(&sent);
 
-    let read_pat = w.server.create_pat(&w.bobby, "read", &["repo:read"]).await;
-    let read = w
+    let (read, _) = w
         .server
-        .token(BOBBY, read_pat["token"].as_str().expect("secret"))
+        .pat_session(BOBBY, &w.bobby, "read", &["repo:read"])
         .await;
     assert_eq!(
         invite_list(&w.server, MY_INVITES, &read).await,
         vec![sent.clone()],
         "reading needs any scope"
     );
-    for path in [accept_path(&id), decline_path(&id)] {
-        refused(
-            &w.server,
-            Method::POST,
-            &path,
-            Some(&read),
-            None,
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
+    answer_refused(&w.server, &id, Some(&read), StatusCode::FORBIDDEN).await;
 
     let resources = |scope: &str| json!([{"type": "TYPE_ORG", "path": ORG, "scopes": [scope]}]);
-    let oat = w
+    let (editor, _) = w
         .server
-        .create_oat(&w.owner, ORG, resources("scope-invite-edit"))
-        .await;
-    let editor = w
-        .server
-        .org_token(ORG, oat["token"].as_str().expect("secret"))
+        .oat_session(&w.owner, ORG, resources("scope-invite-edit"))
         .await;
     // The organization is no invitee.
-    refused(
-        &w.server,
-        Method::GET,
-        MY_INVITES,
-        Some(&editor),
-        None,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    for path in [accept_path(&id), decline_path(&id)] {
-        refused(
-            &w.server,
-            Method::POST,
-            &path,
-            Some(&editor),
-            None,
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+    for (method, path) in [
+        (Method::GET, MY_INVITES.to_string()),
+        (Method::POST, accept_path(&id)),
+        (Method::POST, decline_path(&id)),
+    ] {
+        w.server
+            .refused(method, &path, Some(&editor), None, StatusCode::FORBIDDEN)
+            .await;
     }
     assert_eq!(pending(&w).await, vec![sent.clone()], "refusals change nothing");
 
-    let admin_pat = w.server.create_pat(&w.bobby, "admin", &["repo:admin"]).await;
-    let admin = w
+    let (admin, _) = w
         .server
-        .token(BOBBY, admin_pat["token"].as_str().expect("secret"))
+        .pat_session(BOBBY, &w.bobby, "admin", &["repo:admin"])
         .await;
     no_content(&w.server, Method::POST, &accept_path(&id), &admin).await;
     assert_eq!(
@@ -868,47 +663,25 @@ async fn credentials(backend: Backend) {
     assert_eq!(sent_events[0].credential.as_deref(), Some("test token"));
 
     // scope-invite-read lists, and does nothing else.
-    let oat = w
+    let (reader, _) = w
         .server
-        .create_oat(&w.owner, ORG, resources("scope-invite-read"))
-        .await;
-    let reader = w
-        .server
-        .org_token(ORG, oat["token"].as_str().expect("secret"))
+        .oat_session(&w.owner, ORG, resources("scope-invite-read"))
         .await;
     assert_eq!(
         invite_list(&w.server, &org_invites(), &reader).await,
         vec![by_token.clone()]
     );
     let newbie = Some(json!({"org": ORG, "invitees": ["newbie@example.com"]}));
-    refused(
-        &w.server,
-        Method::POST,
-        BULK,
-        Some(&reader),
-        newbie,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
     let by_token_id = id_of(&by_token);
-    refused(
-        &w.server,
-        Method::DELETE,
-        &invite_path(&by_token_id),
-        Some(&reader),
-        None,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
-    refused(
-        &w.server,
-        Method::PATCH,
-        &resend_path(&by_token_id),
-        Some(&reader),
-        None,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    for (method, path, body) in [
+        (Method::POST, BULK.to_string(), newbie),
+        (Method::DELETE, invite_path(&by_token_id), None),
+        (Method::PATCH, resend_path(&by_token_id), None),
+    ] {
+        w.server
+            .refused(method, &path, Some(&reader), body, StatusCode::FORBIDDEN)
+            .await;
+    }
     assert_eq!(pending(&w).await, vec![by_token], "refusals change nothing");
 }
 

@@ -9,7 +9,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use wharf::store::AuditRow;
 
-use crate::harness::{assert_hub_error, json, Backend, Server, PASSWORD};
+use crate::harness::{
+    assert_hub_error, audit_data, forbidden_and_anonymous, keys, Backend, Server, INVALID_PAGING, PASSWORD,
+};
 
 /// The organization of these tests.
 const ORG: &str = "acme";
@@ -46,57 +48,88 @@ struct Org {
 }
 
 impl Org {
-    /// A server with [`ORG`] owned by [`OWNER`], and `others` as `(username, role)`
-    /// members (`None`: a user outside the organization). Returns each one's session, in
+    /// A server with [`ORG`] owned by [`OWNER`], and `others` as `"username:role"` members
+    /// (a bare username: a user outside the organization). Returns each one's session, in
     /// the order given.
-    async fn start(backend: &Backend, others: &[(&str, Option<&str>)]) -> (Org, Vec<String>) {
+    async fn start<const N: usize>(backend: &Backend, others: [&str; N]) -> (Org, [String; N]) {
         let server = Server::start(backend).await;
         let owner = server.user_with_token(OWNER).await;
         server.create_org(ORG, OWNER).await;
         let mut sessions = Vec::new();
-        for (name, role) in others {
+        for other in others {
+            let (name, role) = other.split_once(':').map_or((other, None), |(n, r)| (n, Some(r)));
             sessions.push(server.user_with_token(name).await);
             if let Some(role) = role {
                 server.add_org_member(ORG, name, role).await;
             }
         }
+        let sessions = sessions.try_into().expect("one session per user");
         (Org { server, owner }, sessions)
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        json(self.server.send(method, path, token, body).await).await
     }
 
     /// `GET /v2/orgs/ORG/members{query}` as `token`.
     async fn list(&self, token: Option<&str>, query: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, &members_path(query), token, None).await
+        self.server
+            .call(Method::GET, &members_path(query), token, None)
+            .await
     }
 
     /// A members page that must be 200.
     async fn list_ok(&self, token: &str, query: &str) -> Value {
-        let (status, page) = self.list(Some(token), query).await;
-        assert_eq!(status, StatusCode::OK, "GET members{query}: {page}");
-        page
+        self.server
+            .expect(
+                Method::GET,
+                &members_path(query),
+                Some(token),
+                None,
+                StatusCode::OK,
+            )
+            .await
     }
 
-    /// A request that must be refused with `expected` in the Hub error format.
-    async fn refused(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-        expected: StatusCode,
-    ) {
-        let (status, reply) = self.call(method.clone(), path, token, body.clone()).await;
-        assert_eq!(status, expected, "{method} {path} {body:?}: {reply}");
-        assert_hub_error(status, &reply, expected);
+    /// `GET /v2/orgs/ORG/members{query}` as `token`, which must be refused with `expected`.
+    async fn list_refused(&self, token: Option<&str>, query: &str, expected: StatusCode) {
+        self.server
+            .refused(Method::GET, &members_path(query), token, None, expected)
+            .await;
+    }
+
+    /// `GET path` as `token`, which must be 200; returns the body.
+    async fn read(&self, token: &str, path: &str) -> Value {
+        self.server
+            .expect(Method::GET, path, Some(token), None, StatusCode::OK)
+            .await
+    }
+
+    /// Gives `username` `role` as `token`, which must succeed; returns the member.
+    async fn set_role(&self, token: &str, username: &str, role: &str) -> Value {
+        let body = Some(json!({"role": role}));
+        self.server
+            .expect(
+                Method::PUT,
+                &member_path(username),
+                Some(token),
+                body,
+                StatusCode::OK,
+            )
+            .await
+    }
+
+    /// Removes `username` as `token`, which must succeed with no body.
+    async fn remove(&self, token: &str, username: &str) {
+        let path = member_path(username);
+        let body = self
+            .server
+            .expect(Method::DELETE, &path, Some(token), None, StatusCode::NO_CONTENT)
+            .await;
+        assert_eq!(body, Value::Null, "a 204 has no body");
+    }
+
+    /// A request of the owner's that must answer `expected`; returns its body.
+    async fn as_owner(&self, method: Method, path: &str, body: Option<Value>, expected: StatusCode) -> Value {
+        self.server
+            .expect(method, path, Some(&self.owner), body, expected)
+            .await
     }
 
     /// `(username, role)` of every member, as the owner sees them.
@@ -128,36 +161,21 @@ impl Org {
     }
 
     async fn create_team(&self, team: &str, members: &[&str]) {
-        let path = format!("/v2/orgs/{ORG}/groups");
-        let (status, body) = self
-            .call(
-                Method::POST,
-                &path,
-                Some(&self.owner),
-                Some(json!({"name": team})),
-            )
+        let groups = format!("/v2/orgs/{ORG}/groups");
+        let body = Some(json!({"name": team}));
+        self.as_owner(Method::POST, &groups, body, StatusCode::CREATED)
             .await;
-        assert_eq!(status, StatusCode::CREATED, "create team {team}: {body}");
         for member in members {
-            let path = format!("/v2/orgs/{ORG}/groups/{team}/members");
-            let (status, body) = self
-                .call(
-                    Method::POST,
-                    &path,
-                    Some(&self.owner),
-                    Some(json!({"member": member})),
-                )
-                .await;
-            assert!(status.is_success(), "add {member} to {team}: {status} {body}");
+            let body = Some(json!({"member": member}));
+            let path = format!("{groups}/{team}/members");
+            self.as_owner(Method::POST, &path, body, StatusCode::OK).await;
         }
     }
 
     /// The team `team` as the owner reads it.
     async fn team(&self, team: &str) -> Value {
-        let path = format!("/v2/orgs/{ORG}/groups/{team}");
-        let (status, body) = self.call(Method::GET, &path, Some(&self.owner), None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
+        self.read(&self.owner, &format!("/v2/orgs/{ORG}/groups/{team}"))
+            .await
     }
 
     /// Sets a user's full name in the store: the API has no way to change it yet.
@@ -179,22 +197,14 @@ impl Org {
 
     /// A session of an organization access token of [`ORG`] with `scope`.
     async fn oat(&self, scope: &str) -> String {
-        let oat = self
-            .server
-            .create_oat(
-                &self.owner,
-                ORG,
-                json!([{"type": "TYPE_ORG", "path": ORG, "scopes": [scope]}]),
-            )
-            .await;
-        self.server.org_token(ORG, text(&oat, "token")).await
+        let resources = json!([{"type": "TYPE_ORG", "path": ORG, "scopes": [scope]}]);
+        self.server.oat_session(&self.owner, ORG, resources).await.0
     }
 }
 
 /// A session opened with a new PAT of `username` (session `session`) with `scope`.
 async fn pat_session(server: &Server, username: &str, session: &str, scope: &str) -> String {
-    let pat = server.create_pat(session, scope, &[scope]).await;
-    server.token(username, text(&pat, "token")).await
+    server.pat_session(username, session, scope, &[scope]).await.0
 }
 
 fn members_path(query: &str) -> String {
@@ -228,10 +238,6 @@ fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn data_of(event: &AuditRow) -> Value {
-    serde_json::from_str(&event.data).expect("audit data is JSON")
-}
-
 /// Asserts that `member` is `username` with `role` and `groups`, in the `org_member`
 /// shape, with the email shown or blanked.
 fn assert_member(
@@ -242,33 +248,13 @@ fn assert_member(
     groups: &[&str],
     email_shown: bool,
 ) {
-    let keys: BTreeSet<&str> = member
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {member}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, BTreeSet::from(MEMBER_FIELDS), "fields of {member}");
-    let id = text(member, "id");
-    assert!(
-        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-        "id is a UUID without dashes: {id}"
-    );
+    assert_eq!(keys(member), BTreeSet::from(MEMBER_FIELDS), "fields of {member}");
+    server.assert_account_fields(member, username);
     assert_eq!(member["username"], username);
     assert_eq!(member["role"], role, "{member}");
     assert_eq!(member["groups"], json!(groups), "{member}");
     assert_eq!(member["type"], "User");
     assert_eq!(member["is_guest"], false);
-    assert_eq!(member["profile_url"], server.url(&format!("/u/{username}")));
-    for field in [
-        "full_name",
-        "company",
-        "location",
-        "gravatar_email",
-        "gravatar_url",
-    ] {
-        assert!(member[field].is_string(), "{field} of {member}");
-    }
     let email = if email_shown {
         format!("{username}@example.com")
     } else {
@@ -276,12 +262,6 @@ fn assert_member(
     };
     assert_eq!(member["email"], email.as_str(), "{member}");
     assert_eq!(member["primary_email"], email.as_str(), "{member}");
-    let joined = text(member, "date_joined");
-    assert!(
-        time::OffsetDateTime::parse(joined, &time::format_description::well_known::Rfc3339).is_ok()
-            && joined.ends_with('Z'),
-        "date_joined is not RFC 3339 UTC: {joined}"
-    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -291,19 +271,9 @@ fn assert_member(
 /// The shape of each member, effective roles (a team can make a member an editor), and
 /// who sees email addresses; who may list at all.
 async fn member_list_shape_and_visibility(backend: Backend) {
-    let (org, sessions) = Org::start(
-        &backend,
-        &[
-            ("brian", Some("editor")),
-            ("carol", Some("member")),
-            ("david", Some("member")),
-            ("erin", None),
-        ],
-    )
-    .await;
-    let [editor, member, _, outsider] = sessions.as_slice() else {
-        panic!("one session per user")
-    };
+    let (org, sessions) =
+        Org::start(&backend, ["brian:editor", "carol:member", "david:member", "erin"]).await;
+    let [editor, member, _, outsider] = &sessions;
     let server = &org.server;
 
     let page = org.list_ok(&org.owner, "").await;
@@ -319,7 +289,7 @@ async fn member_list_shape_and_visibility(backend: Backend) {
         assert_member(server, got, username, role, &[], true);
     }
     // The id is the account's.
-    let (_, me) = org.call(Method::GET, "/v2/user", Some(&org.owner), None).await;
+    let me = org.read(&org.owner, "/v2/user").await;
     assert_eq!(results(&page)[0]["id"], text(&me, "id").replace('-', ""));
 
     // A team granting editor makes its members editors; other teams only show as groups.
@@ -334,63 +304,49 @@ async fn member_list_shape_and_visibility(backend: Backend) {
             ("david", "Member")
         ])
     );
-    let (status, team) = org
-        .call(
-            Method::PATCH,
-            &format!("/v2/orgs/{ORG}/groups/builders"),
-            Some(&org.owner),
-            Some(json!({"role": "editor"})),
-        )
+    let builders = format!("/v2/orgs/{ORG}/groups/builders");
+    let editors = Some(json!({"role": "editor"}));
+    org.as_owner(Method::PATCH, &builders, editors, StatusCode::OK)
         .await;
-    assert_eq!(status, StatusCode::OK, "{team}");
-    let page = org.list_ok(&org.owner, "").await;
     let expected = [
         (OWNER, "Owner", vec![]),
         ("brian", "Editor", vec![]),
         ("carol", "Member", vec!["readers"]),
         ("david", "Editor", vec!["builders", "readers"]),
     ];
-    for (got, (username, role, groups)) in results(&page).iter().zip(&expected) {
-        assert_member(server, got, username, role, groups, true);
-    }
     let page = org.list_ok(&org.owner, "?role=editor").await;
     assert_eq!(usernames(&page), ["brian", "david"]);
     assert_eq!(page["count"], 2);
 
     // Members and editors see the same list with emails blanked; an OAT that may read
-    // members sees them.
-    for token in [editor, member] {
+    // members sees them, as the owner does.
+    let oat = org.oat("scope-member-read").await;
+    for (token, emails_shown) in [
+        (org.owner.as_str(), true),
+        (editor, false),
+        (member, false),
+        (&oat, true),
+    ] {
         let page = org.list_ok(token, "").await;
         assert_eq!(page["count"], 4);
         for (got, (username, role, groups)) in results(&page).iter().zip(&expected) {
-            assert_member(server, got, username, role, groups, false);
+            assert_member(server, got, username, role, groups, emails_shown);
         }
     }
-    let oat = org.oat("scope-member-read").await;
-    let page = org.list_ok(&oat, "").await;
-    for (got, (username, role, groups)) in results(&page).iter().zip(&expected) {
-        assert_member(server, got, username, role, groups, true);
-    }
 
-    let path = members_path("");
-    org.refused(Method::GET, &path, Some(outsider), None, StatusCode::FORBIDDEN)
-        .await;
-    org.refused(Method::GET, &path, None, None, StatusCode::UNAUTHORIZED)
-        .await;
-    org.refused(
-        Method::GET,
-        &path,
-        Some("garbage"),
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
     let team_oat = org.oat("scope-group-read").await;
-    org.refused(Method::GET, &path, Some(&team_oat), None, StatusCode::FORBIDDEN)
-        .await;
+    for (token, expected) in [
+        (Some(outsider.as_str()), StatusCode::FORBIDDEN),
+        (None, StatusCode::UNAUTHORIZED),
+        (Some("garbage"), StatusCode::UNAUTHORIZED),
+        (Some(&team_oat), StatusCode::FORBIDDEN),
+    ] {
+        org.list_refused(token, "", expected).await;
+    }
     for token in [org.owner.as_str(), outsider] {
         let unknown = "/v2/orgs/nosuchorg/members";
-        org.refused(Method::GET, unknown, Some(token), None, StatusCode::NOT_FOUND)
+        org.server
+            .refused(Method::GET, unknown, Some(token), None, StatusCode::NOT_FOUND)
             .await;
     }
     // With a trailing slash too.
@@ -403,12 +359,7 @@ async fn member_list_shape_and_visibility(backend: Backend) {
 async fn member_list_paging(backend: Backend) {
     let (org, _) = Org::start(
         &backend,
-        &[
-            ("erin", Some("member")),
-            ("carol", Some("member")),
-            ("brian", Some("editor")),
-            ("david", Some("member")),
-        ],
+        ["erin:member", "carol:member", "brian:editor", "david:member"],
     )
     .await;
     let all = [OWNER, "brian", "carol", "david", "erin"];
@@ -419,15 +370,7 @@ async fn member_list_paging(backend: Backend) {
     let mut url = org.server.url(&members_path("?page_size=2"));
     let mut seen = Vec::new();
     for (index, expected) in [&all[0..2], &all[2..4], &all[4..5]].into_iter().enumerate() {
-        let res = org
-            .server
-            .client
-            .get(&url)
-            .bearer_auth(&org.owner)
-            .send()
-            .await
-            .expect("request");
-        let (status, page) = json(res).await;
+        let (status, page) = org.server.follow(&url, &org.owner).await;
         assert_eq!(status, StatusCode::OK, "{url}: {page}");
         assert_eq!(page["count"], 5, "{page}");
         assert_eq!(usernames(&page), expected, "{url}");
@@ -451,24 +394,11 @@ async fn member_list_paging(backend: Backend) {
             "{link}"
         );
     }
-    let path = members_path("?page_size=2&page=4");
-    org.refused(Method::GET, &path, Some(&org.owner), None, StatusCode::NOT_FOUND)
+    let owner = Some(org.owner.as_str());
+    org.list_refused(owner, "?page_size=2&page=4", StatusCode::NOT_FOUND)
         .await;
-    for query in [
-        "?page_size=0",
-        "?page_size=101",
-        "?page=0",
-        "?page=-1",
-        "?page_size=ten",
-    ] {
-        org.refused(
-            Method::GET,
-            &members_path(query),
-            Some(&org.owner),
-            None,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    for query in INVALID_PAGING {
+        org.list_refused(owner, query, StatusCode::BAD_REQUEST).await;
     }
     let page = org.list_ok(&org.owner, "?page_size=100").await;
     assert_eq!(usernames(&page), all);
@@ -479,12 +409,7 @@ async fn member_list_paging(backend: Backend) {
 async fn member_list_search_and_role(backend: Backend) {
     let (org, sessions) = Org::start(
         &backend,
-        &[
-            ("brian", Some("editor")),
-            ("carol", Some("member")),
-            ("david", Some("member")),
-            ("erin", Some("owner")),
-        ],
+        ["brian:editor", "carol:member", "david:member", "erin:owner"],
     )
     .await;
     org.set_full_name("brian", "Brian 100% Certain").await;
@@ -546,32 +471,20 @@ async fn member_list_search_and_role(backend: Backend) {
     let page = org.list_ok(&org.owner, "?role=owner&search=brian").await;
     assert_eq!(page["count"], 0);
     for role in ["admin", "invitee", "owners", "x"] {
-        let path = members_path(&format!("?role={role}"));
-        org.refused(
-            Method::GET,
-            &path,
-            Some(&org.owner),
-            None,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        let query = format!("?role={role}");
+        org.list_refused(Some(&org.owner), &query, StatusCode::BAD_REQUEST)
+            .await;
     }
 }
 
 /// Pending invitees come after the members, with role `Invitee`, when asked for with
 /// `invites=true` or `type`.
 async fn member_list_invitees(backend: Backend) {
-    let (org, sessions) = Org::start(&backend, &[("brian", Some("member")), ("carol", None)]).await;
+    let (org, sessions) = Org::start(&backend, ["brian:member", "carol"]).await;
     let member = &sessions[0];
-    let (status, body) = org
-        .call(
-            Method::POST,
-            "/v2/invites/bulk",
-            Some(&org.owner),
-            Some(json!({"org": ORG, "invitees": ["carol", "zed@example.org"]})),
-        )
+    let invite = Some(json!({"org": ORG, "invitees": ["carol", "zed@example.org"]}));
+    org.as_owner(Method::POST, "/v2/invites/bulk", invite, StatusCode::ACCEPTED)
         .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
 
     let members = [OWNER, "brian"];
     for query in ["", "?invites=false", "?type=member", "?type=member&invites=true"] {
@@ -631,14 +544,8 @@ async fn member_list_invitees(backend: Backend) {
     }
 
     for query in ["?type=bogus", "?type=ALL", "?type=", "?invites=maybe"] {
-        org.refused(
-            Method::GET,
-            &members_path(query),
-            Some(&org.owner),
-            None,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        org.list_refused(Some(&org.owner), query, StatusCode::BAD_REQUEST)
+            .await;
     }
 }
 
@@ -685,18 +592,8 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 
 /// The CSV export: headers, columns, quoting, dates, and who may export.
 async fn member_export_csv(backend: Backend) {
-    let (org, sessions) = Org::start(
-        &backend,
-        &[
-            ("brian", Some("editor")),
-            ("carol", Some("member")),
-            ("erin", None),
-        ],
-    )
-    .await;
-    let [editor, member, outsider] = sessions.as_slice() else {
-        panic!("one session per user")
-    };
+    let (org, sessions) = Org::start(&backend, ["brian:editor", "carol:member", "erin"]).await;
+    let [editor, member, outsider] = &sessions;
     let full_name = "Alice \"Al\" Smith, Jr.";
     org.set_full_name(OWNER, full_name).await;
     org.create_team("alpha", &["carol"]).await;
@@ -747,20 +644,14 @@ async fn member_export_csv(backend: Backend) {
         assert!(records[1..].iter().all(|r| r[2].is_empty()), "{csv_text}");
     }
 
-    let path = members_path("/export");
-    org.refused(Method::GET, &path, Some(outsider), None, StatusCode::FORBIDDEN)
+    let callers = forbidden_and_anonymous(&[outsider]);
+    org.server
+        .refused_to(&callers, Method::GET, &members_path("/export"), None)
         .await;
-    org.refused(Method::GET, &path, None, None, StatusCode::UNAUTHORIZED)
+    let (unknown, owner) = ("/v2/orgs/nosuchorg/members/export", Some(org.owner.as_str()));
+    org.server
+        .refused(Method::GET, unknown, owner, None, StatusCode::NOT_FOUND)
         .await;
-    let unknown = "/v2/orgs/nosuchorg/members/export";
-    org.refused(
-        Method::GET,
-        unknown,
-        Some(&org.owner),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -769,45 +660,24 @@ async fn member_export_csv(backend: Backend) {
 
 /// Role changes: the answer, the audit event, validation, who may, and the last owner.
 async fn change_member_role(backend: Backend) {
-    let (org, sessions) = Org::start(
-        &backend,
-        &[
-            ("brian", Some("member")),
-            ("carol", Some("editor")),
-            ("david", Some("member")),
-            ("erin", None),
-        ],
-    )
-    .await;
-    let [_, editor, member, outsider] = sessions.as_slice() else {
-        panic!("one session per user")
-    };
+    let (org, sessions) =
+        Org::start(&backend, ["brian:member", "carol:editor", "david:member", "erin"]).await;
+    let [_, editor, member, outsider] = &sessions;
     let server = &org.server;
     let put = |role: &str| Some(json!({"role": role}));
 
-    let (status, body) = org
-        .call(
-            Method::PUT,
-            &member_path("brian"),
-            Some(&org.owner),
-            put("editor"),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = org.set_role(&org.owner, "brian", "editor").await;
     assert_member(server, &body, "brian", "Editor", &[], true);
     let event = &server.audit_events(ORG).await[0];
     assert_eq!(event.action, "org.member.role.change");
     assert_eq!((event.name.as_str(), event.actor.as_str()), ("brian", OWNER));
-    assert_eq!(data_of(event), json!({"old_role": "member", "role": "editor"}));
+    assert_eq!(audit_data(event), json!({"old_role": "member", "role": "editor"}));
 
     // Roles are case-insensitive on input.
-    let (status, body) = org
-        .call(Method::PUT, &member_path("brian"), Some(&org.owner), put("OWNER"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = org.set_role(&org.owner, "brian", "OWNER").await;
     assert_eq!(body["role"], "Owner");
     let event = &server.audit_events(ORG).await[0];
-    assert_eq!(data_of(event), json!({"old_role": "editor", "role": "owner"}));
+    assert_eq!(audit_data(event), json!({"old_role": "editor", "role": "owner"}));
     assert_eq!(
         org.roles().await,
         pairs(&[
@@ -820,14 +690,13 @@ async fn change_member_role(backend: Backend) {
 
     // The same role again: 200, and no event.
     let before = org.snapshot().await;
-    let (status, body) = org
-        .call(Method::PUT, &member_path("brian"), Some(&org.owner), put("Owner"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = org.set_role(&org.owner, "brian", "Owner").await;
     assert_member(server, &body, "brian", "Owner", &[], true);
     assert_eq!(org.snapshot().await, before);
 
     // Refusals, none of which changes anything.
+    let owner = Some(org.owner.as_str());
+    let david = member_path("david");
     for body in [
         json!({"role": "admin"}),
         json!({"role": ""}),
@@ -836,86 +705,46 @@ async fn change_member_role(backend: Backend) {
         json!({}),
         json!({"role": null}),
     ] {
-        org.refused(
-            Method::PUT,
-            &member_path("david"),
-            Some(&org.owner),
-            Some(body),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        org.server
+            .refused(Method::PUT, &david, owner, Some(body), StatusCode::BAD_REQUEST)
+            .await;
     }
-    for username in ["nobody", "erin"] {
-        org.refused(
-            Method::PUT,
-            &member_path(username),
-            Some(&org.owner),
-            put("editor"),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-    }
-    let unknown = "/v2/orgs/nosuchorg/members/david";
-    org.refused(
-        Method::PUT,
-        unknown,
-        Some(&org.owner),
-        put("editor"),
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    for (token, target) in [
-        (editor, "david"),
-        (member, "david"),
-        (member, "carol"),
-        (outsider, "david"),
-        (outsider, "erin"),
+    for path in [
+        member_path("nobody"),
+        member_path("erin"),
+        "/v2/orgs/nosuchorg/members/david".to_string(),
     ] {
-        org.refused(
-            Method::PUT,
-            &member_path(target),
-            Some(token),
-            put("owner"),
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+        org.server
+            .refused(Method::PUT, &path, owner, put("editor"), StatusCode::NOT_FOUND)
+            .await;
     }
-    org.refused(
-        Method::PUT,
-        &member_path("david"),
-        None,
-        put("owner"),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
     let read_pat = pat_session(server, OWNER, &org.owner, "repo:read").await;
-    org.refused(
-        Method::PUT,
-        &member_path("david"),
-        Some(&read_pat),
-        put("owner"),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    for (token, target, expected) in [
+        (Some(editor.as_str()), "david", StatusCode::FORBIDDEN),
+        (Some(member), "david", StatusCode::FORBIDDEN),
+        (Some(member), "carol", StatusCode::FORBIDDEN),
+        (Some(outsider), "david", StatusCode::FORBIDDEN),
+        (Some(outsider), "erin", StatusCode::FORBIDDEN),
+        (None, "david", StatusCode::UNAUTHORIZED),
+        (Some(&read_pat), "david", StatusCode::FORBIDDEN),
+    ] {
+        let path = member_path(target);
+        org.server
+            .refused(Method::PUT, &path, token, put("owner"), expected)
+            .await;
+    }
     assert_eq!(org.snapshot().await, before);
 
     // With two owners one can be demoted, but never the last one.
-    let (status, body) = org
-        .call(Method::PUT, &member_path(OWNER), Some(&org.owner), put("member"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = org.set_role(&org.owner, OWNER, "member").await;
     assert_eq!(body["role"], "Member");
     let brian = server.token("brian", PASSWORD).await;
     let before = org.snapshot_as(&brian).await;
-    for role in ["editor", "member"] {
-        org.refused(
-            Method::PUT,
-            &member_path("brian"),
-            Some(&brian),
-            put(role),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    let path = member_path("brian");
+    for body in [put("editor"), put("member")] {
+        org.server
+            .refused(Method::PUT, &path, Some(&brian), body, StatusCode::BAD_REQUEST)
+            .await;
     }
     assert_eq!(org.snapshot_as(&brian).await, before);
     assert_eq!(
@@ -928,24 +757,16 @@ async fn change_member_role(backend: Backend) {
         ])
     );
     // The demoted owner may no longer change roles.
-    org.refused(
-        Method::PUT,
-        &member_path("david"),
-        Some(&org.owner),
-        put("editor"),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    org.server
+        .refused(Method::PUT, &david, owner, put("editor"), StatusCode::FORBIDDEN)
+        .await;
 
     // Two owners demoting each other at once: one wins, the other is the last owner.
-    let (status, body) = org
-        .call(Method::PUT, &member_path(OWNER), Some(&brian), put("owner"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    org.set_role(&brian, OWNER, "owner").await;
     let (brian_path, alice_path) = (member_path("brian"), member_path(OWNER));
     let (first, second) = tokio::join!(
-        org.call(Method::PUT, &brian_path, Some(&org.owner), put("member")),
-        org.call(Method::PUT, &alice_path, Some(&brian), put("member")),
+        server.call(Method::PUT, &brian_path, owner, put("member")),
+        server.call(Method::PUT, &alice_path, Some(&brian), put("member")),
     );
     assert_one_owner_left(&org, [&org.owner, &brian], [first, second]).await;
 }
@@ -994,19 +815,9 @@ async fn team_sizes(org: &Org, teams: &[&str]) -> Vec<i64> {
 /// Removal: from the organization and all its teams, not from the server; leaving; who
 /// may remove whom; the last owner.
 async fn remove_member(backend: Backend) {
-    let (org, sessions) = Org::start(
-        &backend,
-        &[
-            ("brian", Some("member")),
-            ("carol", Some("member")),
-            ("david", Some("editor")),
-            ("erin", None),
-        ],
-    )
-    .await;
-    let [brian, carol, david, outsider] = sessions.as_slice() else {
-        panic!("one session per user")
-    };
+    let (org, sessions) =
+        Org::start(&backend, ["brian:member", "carol:member", "david:editor", "erin"]).await;
+    let [brian, carol, david, outsider] = &sessions;
     let server = &org.server;
     org.create_team("crew", &["brian", "carol"]).await;
     org.create_team("solo", &["brian"]).await;
@@ -1018,110 +829,61 @@ async fn remove_member(backend: Backend) {
 
     // Refusals first: none changes anything.
     let before = org.snapshot().await;
-    for (token, target) in [
-        (carol, "brian"),
-        (carol, OWNER),
-        (david, "carol"),
-        (outsider, "carol"),
-        (outsider, "erin"),
+    let owner = Some(org.owner.as_str());
+    for (token, target, expected) in [
+        (Some(carol.as_str()), "brian", StatusCode::FORBIDDEN),
+        (Some(carol), OWNER, StatusCode::FORBIDDEN),
+        (Some(david), "carol", StatusCode::FORBIDDEN),
+        (Some(outsider), "carol", StatusCode::FORBIDDEN),
+        (Some(outsider), "erin", StatusCode::FORBIDDEN),
+        (None, "brian", StatusCode::UNAUTHORIZED),
+        (owner, "nobody", StatusCode::NOT_FOUND),
+        (owner, "erin", StatusCode::NOT_FOUND),
+        // The last owner, even leaving.
+        (owner, OWNER, StatusCode::BAD_REQUEST),
     ] {
-        org.refused(
-            Method::DELETE,
-            &member_path(target),
-            Some(token),
-            None,
-            StatusCode::FORBIDDEN,
-        )
-        .await;
-    }
-    org.refused(
-        Method::DELETE,
-        &member_path("brian"),
-        None,
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    for target in ["nobody", "erin"] {
-        org.refused(
-            Method::DELETE,
-            &member_path(target),
-            Some(&org.owner),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        let path = member_path(target);
+        org.server
+            .refused(Method::DELETE, &path, token, None, expected)
+            .await;
     }
     let unknown = "/v2/orgs/nosuchorg/members/brian";
-    org.refused(
-        Method::DELETE,
-        unknown,
-        Some(&org.owner),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    // The last owner, even leaving.
-    org.refused(
-        Method::DELETE,
-        &member_path(OWNER),
-        Some(&org.owner),
-        None,
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    org.server
+        .refused(Method::DELETE, unknown, owner, None, StatusCode::NOT_FOUND)
+        .await;
     assert_eq!(org.snapshot().await, before);
     assert_eq!(team_sizes(&org, &teams).await, [2, 1, 1]);
 
     // The owner removes brian: gone from the organization and its teams, not the server.
-    let (status, body) = org
-        .call(Method::DELETE, &member_path("brian"), Some(&org.owner), None)
-        .await;
-    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    org.remove(&org.owner, "brian").await;
     assert_eq!(
         org.roles().await,
         pairs(&[(OWNER, "Owner"), ("carol", "Member"), ("david", "Editor")])
     );
     assert_eq!(team_sizes(&org, &teams).await, [1, 0, 1]);
-    let crew_path = format!("/v2/orgs/{ORG}/groups/crew/members");
-    let (status, crew) = org.call(Method::GET, &crew_path, Some(&org.owner), None).await;
-    assert_eq!(status, StatusCode::OK, "{crew}");
+    let crew = org
+        .read(&org.owner, &format!("/v2/orgs/{ORG}/groups/crew/members"))
+        .await;
     assert_eq!(usernames(&crew), ["carol"], "{crew}");
     let event = &server.audit_events(ORG).await[0];
     assert_eq!(event.action, "org.member.remove");
     assert_eq!((event.name.as_str(), event.actor.as_str()), ("brian", OWNER));
-    assert_eq!(data_of(event)["role"], "member");
+    assert_eq!(audit_data(event)["role"], "member");
     // brian keeps his account, his password and his PAT, but not the organization.
     for token in [brian, &brian_pat] {
-        let (status, me) = org.call(Method::GET, "/v2/user", Some(token), None).await;
-        assert_eq!(status, StatusCode::OK, "{me}");
-        assert_eq!(me["username"], "brian");
-        org.refused(
-            Method::GET,
-            &members_path(""),
-            Some(token),
-            None,
-            StatusCode::FORBIDDEN,
-        )
-        .await;
+        assert_eq!(org.read(token, "/v2/user").await["username"], "brian");
+        org.list_refused(Some(token), "", StatusCode::FORBIDDEN).await;
     }
     server.token("brian", PASSWORD).await;
-    let (_, orgs) = org.call(Method::GET, "/v2/user/orgs", Some(brian), None).await;
+    let orgs = org.read(brian, "/v2/user/orgs").await;
     assert_eq!(orgs["count"], 0, "{orgs}");
-    org.refused(
-        Method::DELETE,
-        &member_path("brian"),
-        Some(&org.owner),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
+    let path = member_path("brian");
+    org.server
+        .refused(Method::DELETE, &path, owner, None, StatusCode::NOT_FOUND)
+        .await;
 
     // carol leaves on her own.
-    let (status, _) = org
-        .call(Method::DELETE, &member_path("carol"), Some(carol), None)
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    org.remove(carol, "carol").await;
     assert_eq!(org.roles().await, pairs(&[(OWNER, "Owner"), ("david", "Editor")]));
     assert_eq!(team_sizes(&org, &teams).await, [0, 0, 1]);
     let event = &server.audit_events(ORG).await[0];
@@ -1129,37 +891,22 @@ async fn remove_member(backend: Backend) {
     assert_eq!((event.name.as_str(), event.actor.as_str()), ("carol", "carol"));
 
     // With a second owner, the first may be removed (here, by the second).
-    let (status, body) = org
-        .call(
-            Method::PUT,
-            &member_path("david"),
-            Some(&org.owner),
-            Some(json!({"role": "owner"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, _) = org
-        .call(Method::DELETE, &member_path(OWNER), Some(david), None)
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
+    org.set_role(&org.owner, "david", "owner").await;
+    org.remove(david, OWNER).await;
     assert_eq!(org.roles_as(david).await, pairs(&[("david", "Owner")]));
     let before = org.snapshot_as(david).await;
-    org.refused(
-        Method::DELETE,
-        &member_path("david"),
-        Some(david),
-        None,
-        StatusCode::BAD_REQUEST,
-    )
-    .await;
+    let path = member_path("david");
+    org.server
+        .refused(Method::DELETE, &path, Some(david), None, StatusCode::BAD_REQUEST)
+        .await;
     assert_eq!(org.snapshot_as(david).await, before);
 
     // Two owners removing each other at once: one owner is left.
     server.add_org_member(ORG, "erin", "owner").await;
     let (erin_path, david_path) = (member_path("erin"), member_path("david"));
     let (first, second) = tokio::join!(
-        org.call(Method::DELETE, &erin_path, Some(david), None),
-        org.call(Method::DELETE, &david_path, Some(outsider), None),
+        server.call(Method::DELETE, &erin_path, Some(david), None),
+        server.call(Method::DELETE, &david_path, Some(outsider), None),
     );
     assert_one_owner_left(&org, [david, outsider], [first, second]).await;
 }

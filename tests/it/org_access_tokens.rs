@@ -11,11 +11,12 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use wharf::store::AuditRow;
 
-use crate::harness::{assert_hub_error, json, Backend, Server};
+use crate::harness::{
+    assert_hub_error, assert_names_token, audit_data, keys, parse_time, rfc3339, Backend, Server,
+};
 
 /// The organization whose tokens these tests manage.
 const ORG: &str = "acme";
@@ -52,8 +53,7 @@ const ITEM_FIELDS: [&str; 7] = [
 
 /// A fresh server with [`OWNER`] owning [`ORG`], and a password session of the owner.
 async fn start(backend: &Backend) -> (Server, String) {
-    let server = Server::start(backend).await;
-    let session = server.user_with_token(OWNER).await;
+    let (server, session) = Server::start_as(backend, OWNER).await;
     server.create_org(ORG, OWNER).await;
     (server, session)
 }
@@ -74,30 +74,17 @@ fn secret_of(token: &Value) -> &str {
     token["token"].as_str().expect("token")
 }
 
-fn keys(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {value}"))
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
-
 fn detail_fields() -> BTreeSet<&'static str> {
     ITEM_FIELDS.into_iter().chain(["resources"]).collect()
 }
 
-fn parse_time(text: &Value) -> OffsetDateTime {
-    let text = text.as_str().unwrap_or_else(|| panic!("not a timestamp: {text}"));
-    OffsetDateTime::parse(text, &Rfc3339).unwrap_or_else(|e| panic!("not RFC 3339 ({e}): {text}"))
-}
-
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).expect("format RFC 3339")
-}
-
 fn org_resource(org: &str, scopes: &[&str]) -> Value {
     json!({"type": "TYPE_ORG", "path": org, "scopes": scopes})
+}
+
+/// Resources of [`ORG`] itself, with `scopes`.
+fn org_scopes(scopes: &[&str]) -> Value {
+    json!([org_resource(ORG, scopes)])
 }
 
 fn repo_resource(path: &str, scopes: &[&str]) -> Value {
@@ -127,10 +114,10 @@ fn invalid_resources() -> Vec<Value> {
         json!([org_resource(OTHER_ORG, &["scope-member-read"])]),
         json!([org_resource("acme/*", &["scope-member-read"])]),
         // Scopes: none, unknown, or of the other resource type.
-        json!([org_resource(ORG, &[])]),
+        org_scopes(&[]),
         json!([repo_resource("acme/app", &[])]),
-        json!([org_resource(ORG, &["scope-nope"])]),
-        json!([org_resource(ORG, &["scope-image-pull"])]),
+        org_scopes(&["scope-nope"]),
+        org_scopes(&["scope-image-pull"]),
         json!([repo_resource("acme/app", &["scope-member-read"])]),
         json!([repo_resource("acme/app", &["repo:read"])]),
         // One bad resource among good ones spoils the lot.
@@ -150,54 +137,48 @@ fn invalid_resources() -> Vec<Value> {
     ]
 }
 
-async fn call(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    json(server.send(method, path, token, body).await).await
-}
-
 async fn create_ok(server: &Server, session: &str, org: &str, body: Value) -> Value {
-    let (status, created) = call(
-        server,
-        Method::POST,
-        &tokens_path(org),
-        Some(session),
-        Some(body.clone()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "create {body}: {created}");
-    created
+    server
+        .expect(
+            Method::POST,
+            &tokens_path(org),
+            Some(session),
+            Some(body),
+            StatusCode::CREATED,
+        )
+        .await
 }
 
 async fn get_ok(server: &Server, session: &str, org: &str, id: &str) -> Value {
-    let (status, token) = call(server, Method::GET, &token_path(org, id), Some(session), None).await;
-    assert_eq!(status, StatusCode::OK, "GET token {id}: {token}");
-    token
+    server
+        .expect(
+            Method::GET,
+            &token_path(org, id),
+            Some(session),
+            None,
+            StatusCode::OK,
+        )
+        .await
 }
 
 async fn list_ok(server: &Server, session: &str, org: &str, query: &str) -> Value {
     let path = format!("{}{query}", tokens_path(org));
-    let (status, page) = call(server, Method::GET, &path, Some(session), None).await;
-    assert_eq!(status, StatusCode::OK, "GET {path}: {page}");
-    page
+    server
+        .expect(Method::GET, &path, Some(session), None, StatusCode::OK)
+        .await
 }
 
 /// A PATCH that must succeed; returns the updated token.
 async fn patch_ok(server: &Server, session: &str, id: &str, body: Value) -> Value {
-    let (status, token) = call(
-        server,
-        Method::PATCH,
-        &token_path(ORG, id),
-        Some(session),
-        Some(body.clone()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "PATCH {body}: {token}");
-    token
+    server
+        .expect(
+            Method::PATCH,
+            &token_path(ORG, id),
+            Some(session),
+            Some(body),
+            StatusCode::OK,
+        )
+        .await
 }
 
 /// The labels of a list page, in order.
@@ -221,7 +202,9 @@ fn without_resources(token: &Value) -> Value {
 /// in the Hub error format.
 async fn exchange_status(server: &Server, identifier: &str, secret: &str) -> StatusCode {
     let body = json!({"identifier": identifier, "secret": secret});
-    let (status, answer) = call(server, Method::POST, "/v2/auth/token", None, Some(body)).await;
+    let (status, answer) = server
+        .call(Method::POST, "/v2/auth/token", None, Some(body))
+        .await;
     if status == StatusCode::OK {
         assert!(answer["access_token"].is_string(), "{answer}");
     } else {
@@ -233,11 +216,24 @@ async fn exchange_status(server: &Server, identifier: &str, secret: &str) -> Sta
 /// The status of reading `org`'s members with `session`.
 async fn members_status(server: &Server, session: &str, org: &str) -> StatusCode {
     let path = format!("/v2/orgs/{org}/members");
-    let (status, body) = call(server, Method::GET, &path, Some(session), None).await;
+    let (status, body) = server.call(Method::GET, &path, Some(session), None).await;
     if status != StatusCode::OK {
         assert_hub_error(status, &body, status);
     }
     status
+}
+
+/// Asserts that a token of [`ORG`] no longer works: `session`, opened with it, is refused
+/// on its next request, and its `secret` no longer exchanges.
+async fn assert_revoked(server: &Server, session: &str, secret: &str) {
+    assert_eq!(
+        members_status(server, session, ORG).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        exchange_status(server, ORG, secret).await,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 /// Creates a token of [`ORG`] labelled `label` with `resources`, and opens a session of
@@ -252,6 +248,20 @@ async fn org_session(server: &Server, owner_session: &str, label: &str, resource
     .await;
     let session = server.org_token(ORG, secret_of(&created)).await;
     (created, session)
+}
+
+/// Invites `invitee` to [`ORG`] as the holder of `session`, which must be accepted.
+async fn invite(server: &Server, session: &str, invitee: &str) -> Value {
+    let body = Some(json!({"org": ORG, "invitees": [invitee]}));
+    server
+        .expect(
+            Method::POST,
+            "/v2/invites/bulk",
+            Some(session),
+            body,
+            StatusCode::ACCEPTED,
+        )
+        .await
 }
 
 /// Everything the owner can observe about the tokens of both organizations: each list
@@ -271,7 +281,7 @@ async fn observe(server: &Server, owner_session: &str) -> Observed {
     };
     for org in [ORG, OTHER_ORG] {
         let path = format!("{}?page_size=100", tokens_path(org));
-        let (status, page) = call(server, Method::GET, &path, Some(owner_session), None).await;
+        let (status, page) = server.call(Method::GET, &path, Some(owner_session), None).await;
         if status == StatusCode::OK {
             for token in page["results"].as_array().expect("results") {
                 observed
@@ -299,14 +309,22 @@ async fn assert_refused(
         body.as_ref().map(Value::to_string).unwrap_or_default()
     );
     let before = observe(server, owner_session).await;
-    let (status, answer) = call(server, method, &path, token, body).await;
-    assert_eq!(status, expected, "{what}: {answer}");
-    assert_hub_error(status, &answer, expected);
+    server.refused(method, &path, token, body, expected).await;
     assert_eq!(
         observe(server, owner_session).await,
         before,
         "{what} was refused but changed something"
     );
+}
+
+/// [`assert_refused`] for a request the owner makes.
+async fn owner_refused(
+    server: &Server,
+    owner_session: &str,
+    expected: StatusCode,
+    request: (Method, String, Option<Value>),
+) {
+    assert_refused(server, owner_session, expected, request, Some(owner_session)).await;
 }
 
 /// One request of each of the five operations on token `id` of `org`, valid apart from
@@ -330,15 +348,8 @@ fn every_operation(org: &str, id: &str) -> Vec<(Method, String, Option<Value>)> 
     ]
 }
 
-/// The token management events of `org`'s audit log, newest first.
-async fn token_events(server: &Server, org: &str) -> Vec<AuditRow> {
-    server
-        .audit_events(org)
-        .await
-        .into_iter()
-        .filter(|e| e.action.starts_with("org.access_token."))
-        .collect()
-}
+/// The family of the token management events.
+const TOKEN_EVENTS: &str = "org.access_token.";
 
 /// Runs `change` and checks that it recorded exactly one token event in [`ORG`]'s log:
 /// `action`, by the owner with a password. Returns what `change` returned, and the data.
@@ -347,32 +358,11 @@ async fn audited_once<T>(
     action: &str,
     change: impl std::future::Future<Output = T>,
 ) -> (T, Value) {
-    let before = token_events(server, ORG).await.len();
-    let outcome = change.await;
-    let events = token_events(server, ORG).await;
-    assert_eq!(
-        events.len(),
-        before + 1,
-        "{action} should record exactly one event: {events:#?}"
-    );
-    let event = &events[0];
-    assert_eq!(event.action, action, "{event:#?}");
-    assert_eq!(
-        (event.account.as_str(), event.name.as_str(), event.actor.as_str()),
-        (ORG, ORG, OWNER),
-        "{event:#?}"
-    );
-    assert_eq!(
-        event.credential, None,
-        "a password session has no token label: {event:#?}"
-    );
-    let data = serde_json::from_str(&event.data).expect("audit data is JSON");
-    (outcome, data)
-}
-
-fn assert_names_token(data: &Value, id: &str, label: &str) {
-    assert_eq!(data["token_id"], id, "{data}");
-    assert_eq!(data["token_label"], label, "{data}");
+    let (outcome, event) = server
+        .audited_once(ORG, TOKEN_EVENTS, action, OWNER, change)
+        .await;
+    assert_eq!(event.name, ORG, "{event:#?}");
+    (outcome, audit_data(&event))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -531,34 +521,26 @@ async fn invalid_create_requests_change_nothing(backend: Backend) {
     );
     for body in bodies {
         let request = (Method::POST, tokens_path(ORG), Some(body));
-        assert_refused(
-            &server,
-            &session,
-            StatusCode::BAD_REQUEST,
-            request,
-            Some(&session),
-        )
-        .await;
+        owner_refused(&server, &session, StatusCode::BAD_REQUEST, request).await;
     }
 
     // A body that is not JSON at all.
     let before = observe(&server, &session).await;
-    let res = server
-        .request(Method::POST, &tokens_path(ORG))
-        .bearer_auth(&session)
-        .header("content-type", "application/json")
-        .body("label=ok")
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json(res).await;
-    assert_hub_error(status, &body, StatusCode::BAD_REQUEST);
+    server
+        .refused_raw(
+            Method::POST,
+            &tokens_path(ORG),
+            &session,
+            "label=ok",
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
     assert_eq!(observe(&server, &session).await, before);
 
     // An unknown organization, whatever the operation.
     let unknown = uuid::Uuid::new_v4().to_string();
     for request in every_operation("nosuchorg", &unknown) {
-        assert_refused(&server, &session, StatusCode::NOT_FOUND, request, Some(&session)).await;
+        owner_refused(&server, &session, StatusCode::NOT_FOUND, request).await;
     }
 }
 
@@ -589,13 +571,7 @@ async fn only_owners_with_a_password_manage_tokens(backend: Backend) {
         "scope-activity-read",
         "scope-audit_events-read",
     ];
-    let (_, oat) = org_session(
-        &server,
-        &owner,
-        "robot",
-        json!([org_resource(ORG, &all_org_scopes)]),
-    )
-    .await;
+    let (_, oat) = org_session(&server, &owner, "robot", org_scopes(&all_org_scopes)).await;
     let target = create_ok(&server, &owner, ORG, json!({"label": "target"})).await;
 
     let forbidden = [
@@ -698,7 +674,7 @@ async fn list_is_paged_newest_first(backend: Backend) {
 
     for query in ["?page=3", "?page=4&page_size=4", "?page=100"] {
         let request = (Method::GET, format!("{}{query}", tokens_path(ORG)), None);
-        assert_refused(&server, &session, StatusCode::NOT_FOUND, request, Some(&session)).await;
+        owner_refused(&server, &session, StatusCode::NOT_FOUND, request).await;
     }
 
     // Another organization's tokens never appear, and its token ids are unknown here, even
@@ -718,12 +694,12 @@ async fn list_is_paged_newest_first(backend: Backend) {
         ),
         (Method::DELETE, through_here, None),
     ] {
-        assert_refused(&server, &session, StatusCode::NOT_FOUND, request, Some(&session)).await;
+        owner_refused(&server, &session, StatusCode::NOT_FOUND, request).await;
     }
     // Unknown ids.
     for id in [uuid::Uuid::new_v4().to_string(), "nope".into()] {
         let request = (Method::GET, token_path(ORG, &id), None);
-        assert_refused(&server, &session, StatusCode::NOT_FOUND, request, Some(&session)).await;
+        owner_refused(&server, &session, StatusCode::NOT_FOUND, request).await;
     }
 }
 
@@ -734,18 +710,13 @@ async fn list_is_paged_newest_first(backend: Backend) {
 async fn update_changes_label_resources_and_active_flag(backend: Backend) {
     let (server, session) = start(&backend).await;
     server.create_org(OTHER_ORG, OWNER).await;
-    let created = create_ok(
-        &server,
-        &session,
-        ORG,
-        json!({
-            "label": "build",
-            "description": "first",
-            "resources": [repo_resource("acme/app", &["scope-image-pull"])],
-            "expires_at": "2099-06-01T00:00:00Z",
-        }),
-    )
-    .await;
+    let body = json!({
+        "label": "build",
+        "description": "first",
+        "resources": [repo_resource("acme/app", &["scope-image-pull"])],
+        "expires_at": "2099-06-01T00:00:00Z",
+    });
+    let created = create_ok(&server, &session, ORG, body).await;
     let id = id_of(&created);
     let mut expected = get_ok(&server, &session, ORG, id).await;
 
@@ -814,7 +785,7 @@ async fn update_changes_label_resources_and_active_flag(backend: Backend) {
     }
 
     // Everything at once.
-    let resources = json!([org_resource(ORG, &["scope-group-read"])]);
+    let resources = org_scopes(&["scope-group-read"]);
     let updated = patch_ok(
         &server,
         &session,
@@ -847,14 +818,7 @@ async fn update_changes_label_resources_and_active_flag(backend: Backend) {
     );
     for body in bodies {
         let request = (Method::PATCH, token_path(ORG, id), Some(body));
-        assert_refused(
-            &server,
-            &session,
-            StatusCode::BAD_REQUEST,
-            request,
-            Some(&session),
-        )
-        .await;
+        owner_refused(&server, &session, StatusCode::BAD_REQUEST, request).await;
     }
     assert_eq!(get_ok(&server, &session, ORG, id).await, expected);
 
@@ -865,43 +829,26 @@ async fn update_changes_label_resources_and_active_flag(backend: Backend) {
             token_path(ORG, &unknown),
             Some(json!({"label": "ghost"})),
         );
-        assert_refused(&server, &session, StatusCode::NOT_FOUND, request, Some(&session)).await;
+        owner_refused(&server, &session, StatusCode::NOT_FOUND, request).await;
     }
 }
 
 async fn delete_revokes_at_once(backend: Backend) {
     let (server, owner) = start(&backend).await;
-    let (doomed, session) = org_session(
-        &server,
-        &owner,
-        "doomed",
-        json!([org_resource(ORG, &["scope-member-read"])]),
-    )
-    .await;
+    let (doomed, session) = org_session(&server, &owner, "doomed", org_scopes(&["scope-member-read"])).await;
     let kept = create_ok(&server, &owner, ORG, json!({"label": "kept"})).await;
     let id = id_of(&doomed);
     assert_eq!(members_status(&server, &session, ORG).await, StatusCode::OK);
 
-    let ((status, body), data) = audited_once(
-        &server,
-        "org.access_token.delete",
-        call(&server, Method::DELETE, &token_path(ORG, id), Some(&owner), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let path = token_path(ORG, id);
+    let delete = server.expect(Method::DELETE, &path, Some(&owner), None, StatusCode::NO_CONTENT);
+    let (body, data) = audited_once(&server, "org.access_token.delete", delete).await;
     assert_eq!(body, Value::Null);
     assert_names_token(&data, id, "doomed");
 
     // The session opened with it fails on its very next request, and the secret no
     // longer exchanges.
-    assert_eq!(
-        members_status(&server, &session, ORG).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        exchange_status(&server, ORG, secret_of(&doomed)).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_revoked(&server, &session, secret_of(&doomed)).await;
 
     // It is gone, and only it.
     for request in [
@@ -918,7 +865,7 @@ async fn delete_revokes_at_once(backend: Backend) {
             None,
         ),
     ] {
-        assert_refused(&server, &owner, StatusCode::NOT_FOUND, request, Some(&owner)).await;
+        owner_refused(&server, &owner, StatusCode::NOT_FOUND, request).await;
     }
     let page = list_ok(&server, &owner, ORG, "").await;
     assert_eq!(page["total"], 1);
@@ -933,13 +880,8 @@ async fn delete_revokes_at_once(backend: Backend) {
 async fn exchanging_an_organization_token(backend: Backend) {
     let (server, owner) = start(&backend).await;
     server.create_org(OTHER_ORG, OWNER).await;
-    let created = create_ok(
-        &server,
-        &owner,
-        ORG,
-        json!({"label": "robot", "resources": [org_resource(ORG, &["scope-member-read"])]}),
-    )
-    .await;
+    let robot = json!({"label": "robot", "resources": org_scopes(&["scope-member-read"])});
+    let created = create_ok(&server, &owner, ORG, robot).await;
     let (id, secret) = (id_of(&created), secret_of(&created));
     assert_eq!(
         get_ok(&server, &owner, ORG, id).await["last_used_at"],
@@ -978,15 +920,16 @@ async fn exchanging_an_organization_token(backend: Backend) {
     assert_eq!(get_ok(&server, &owner, ORG, id).await, used);
 
     // The login endpoint refuses organization tokens, in its own error format.
-    let (status, body) = call(
-        &server,
-        Method::POST,
-        "/v2/users/login",
-        None,
-        Some(json!({"username": ORG, "password": secret})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let login = Some(json!({"username": ORG, "password": secret}));
+    let body = server
+        .expect(
+            Method::POST,
+            "/v2/users/login",
+            None,
+            login,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(body, json!({"detail": "Cannot log into an organization account"}));
 
     // An expired token no longer exchanges, and its sessions stop working.
@@ -1010,14 +953,7 @@ async fn exchanging_an_organization_token(backend: Backend) {
     assert_eq!(members_status(&server, &session, ORG).await, StatusCode::OK);
     let wait = expires - OffsetDateTime::now_utc() + Duration::from_millis(500);
     tokio::time::sleep(wait.try_into().unwrap_or_default()).await;
-    assert_eq!(
-        members_status(&server, &session, ORG).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        exchange_status(&server, ORG, secret_of(&brief)).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_revoked(&server, &session, secret_of(&brief)).await;
     // It is still there, as expired tokens are.
     let page = list_ok(&server, &owner, ORG, "").await;
     assert_eq!(labels(&page), ["brief", "robot"]);
@@ -1025,13 +961,7 @@ async fn exchanging_an_organization_token(backend: Backend) {
 
 async fn deactivation_revokes_on_the_next_request(backend: Backend) {
     let (server, owner) = start(&backend).await;
-    let (created, session) = org_session(
-        &server,
-        &owner,
-        "switch",
-        json!([org_resource(ORG, &["scope-member-read"])]),
-    )
-    .await;
+    let (created, session) = org_session(&server, &owner, "switch", org_scopes(&["scope-member-read"])).await;
     let (id, secret) = (id_of(&created), secret_of(&created));
     assert_eq!(members_status(&server, &session, ORG).await, StatusCode::OK);
 
@@ -1044,14 +974,7 @@ async fn deactivation_revokes_on_the_next_request(backend: Backend) {
     assert_eq!(updated["is_active"], false);
     assert_eq!(data["is_active"], "false");
     // The very next request of the session opened before is refused.
-    assert_eq!(
-        members_status(&server, &session, ORG).await,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        exchange_status(&server, ORG, secret).await,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_revoked(&server, &session, secret).await;
     let page = list_ok(&server, &owner, ORG, "").await;
     assert_eq!(page["results"][0]["is_active"], false);
 
@@ -1071,20 +994,14 @@ async fn organization_sessions_are_bounded_by_their_resources(backend: Backend) 
     let (server, owner) = start(&backend).await;
     // The owner owns another organization: a token of one never acts for the other.
     server.create_org(OTHER_ORG, OWNER).await;
-    let member_read = json!([org_resource(ORG, &["scope-member-read"])]);
+    let member_read = org_scopes(&["scope-member-read"]);
     let (_, read) = org_session(&server, &owner, "read", member_read).await;
-    let (_, edit) = org_session(
-        &server,
-        &owner,
-        "edit",
-        json!([org_resource(ORG, &["scope-member-edit"])]),
-    )
-    .await;
+    let (_, edit) = org_session(&server, &owner, "edit", org_scopes(&["scope-member-edit"])).await;
     let (_, invites) = org_session(
         &server,
         &owner,
         "invites",
-        json!([org_resource(ORG, &["scope-invite-edit", "scope-group-edit"])]),
+        org_scopes(&["scope-invite-edit", "scope-group-edit"]),
     )
     .await;
     let (_, repos) = org_session(
@@ -1101,8 +1018,15 @@ async fn organization_sessions_are_bounded_by_their_resources(backend: Backend) 
 
     // Reading members needs scope-member-read, or scope-member-edit which includes it.
     for session in [&read, &edit] {
-        let (status, page) = call(&server, Method::GET, "/v2/orgs/acme/members", Some(session), None).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = server
+            .expect(
+                Method::GET,
+                "/v2/orgs/acme/members",
+                Some(session),
+                None,
+                StatusCode::OK,
+            )
+            .await;
         assert_eq!(page["count"], 1, "{page}");
         assert_eq!(page["results"][0]["username"], OWNER, "{page}");
         assert_eq!(
@@ -1116,22 +1040,27 @@ async fn organization_sessions_are_bounded_by_their_resources(backend: Backend) 
 
     // An organization is no user: no account of its own, no personal tokens.
     for session in [&read, &edit, &invites, &repos, &nothing] {
-        for path in ["/v2/user", "/v2/access-tokens", "/v2/user/orgs"] {
-            let (status, body) = call(&server, Method::GET, path, Some(session), None).await;
-            assert_hub_error(status, &body, StatusCode::FORBIDDEN);
+        let mint = Some(json!({"token_label": "minted", "scopes": ["repo:read"]}));
+        for (method, path, body) in [
+            (Method::GET, "/v2/user", None),
+            (Method::GET, "/v2/access-tokens", None),
+            (Method::GET, "/v2/user/orgs", None),
+            (Method::POST, "/v2/access-tokens", mint),
+        ] {
+            server
+                .refused(method, path, Some(session), body, StatusCode::FORBIDDEN)
+                .await;
         }
-        let (status, body) = call(
-            &server,
-            Method::POST,
+    }
+    let pats = server
+        .expect(
+            Method::GET,
             "/v2/access-tokens",
-            Some(session),
-            Some(json!({"token_label": "minted", "scopes": ["repo:read"]})),
+            Some(&owner),
+            None,
+            StatusCode::OK,
         )
         .await;
-        assert_hub_error(status, &body, StatusCode::FORBIDDEN);
-    }
-    let (status, pats) = call(&server, Method::GET, "/v2/access-tokens", Some(&owner), None).await;
-    assert_eq!(status, StatusCode::OK, "{pats}");
     assert_eq!(pats["count"], 0, "{pats}");
 }
 
@@ -1144,30 +1073,12 @@ async fn actions_with_a_token_are_audited_as_the_organization(backend: Backend) 
     server.create_user("someuser").await;
     server.create_user("another").await;
     server.create_user("third").await;
-    let (inviter, session) = org_session(
-        &server,
-        &owner,
-        "inviter bot",
-        json!([org_resource(ORG, &["scope-invite-edit"])]),
-    )
-    .await;
-    let (reader, read_only) = org_session(
-        &server,
-        &owner,
-        "reader bot",
-        json!([org_resource(ORG, &["scope-invite-read"])]),
-    )
-    .await;
+    let (inviter, session) =
+        org_session(&server, &owner, "inviter bot", org_scopes(&["scope-invite-edit"])).await;
+    let (reader, read_only) =
+        org_session(&server, &owner, "reader bot", org_scopes(&["scope-invite-read"])).await;
 
-    let (status, body) = call(
-        &server,
-        Method::POST,
-        "/v2/invites/bulk",
-        Some(&session),
-        Some(json!({"org": ORG, "invitees": ["someuser"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let body = invite(&server, &session, "someuser").await;
     assert_eq!(body["invitees"][0]["status"], "invited", "{body}");
 
     let events = server.audit_events(ORG).await;
@@ -1179,20 +1090,12 @@ async fn actions_with_a_token_are_audited_as_the_organization(backend: Backend) 
         "{event:#?}"
     );
     assert_eq!(event.credential.as_deref(), Some("inviter bot"), "{event:#?}");
-    let data: Value = serde_json::from_str(&event.data).expect("audit data is JSON");
+    let data = audit_data(event);
     assert_eq!(data["token_label"], "inviter bot", "{data}");
 
     // The label recorded is the token's current one: a session sees a rename at once.
     patch_ok(&server, &owner, id_of(&inviter), json!({"label": "renamed bot"})).await;
-    let (status, body) = call(
-        &server,
-        Method::POST,
-        "/v2/invites/bulk",
-        Some(&session),
-        Some(json!({"org": ORG, "invitees": ["another"]})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    invite(&server, &session, "another").await;
     let event = &server.audit_events(ORG).await[0];
     assert_eq!(
         (event.action.as_str(), event.name.as_str(), event.actor.as_str()),
@@ -1210,11 +1113,8 @@ async fn actions_with_a_token_are_audited_as_the_organization(backend: Backend) 
     assert_refused(&server, &owner, StatusCode::FORBIDDEN, request, Some(&read_only)).await;
 
     // Managing the tokens is recorded as the owner's doing, each event naming its token.
-    let created: Vec<AuditRow> = token_events(&server, ORG)
-        .await
-        .into_iter()
-        .filter(|e| e.action == "org.access_token.create")
-        .collect();
+    let mut created = server.audit_events(ORG).await;
+    created.retain(|e| e.action == "org.access_token.create");
     assert_eq!(created.len(), 2, "{created:#?}");
     for (event, token) in created.iter().zip([&reader, &inviter]) {
         assert_eq!(
@@ -1226,7 +1126,7 @@ async fn actions_with_a_token_are_audited_as_the_organization(backend: Backend) 
             (ORG, OWNER, None),
             "{event:#?}"
         );
-        let data: Value = serde_json::from_str(&event.data).expect("audit data is JSON");
+        let data = audit_data(event);
         assert_names_token(&data, id_of(token), token["label"].as_str().expect("label"));
     }
 

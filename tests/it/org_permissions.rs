@@ -14,7 +14,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use wharf::store::{AuditRow, Store};
 
-use crate::harness::{assert_hub_error, json, Backend, Server};
+use crate::harness::{Backend, Server};
 
 /// The organization under test, owned by [`OWNER`].
 const ORG: &str = "permorg";
@@ -281,19 +281,40 @@ fn repository_scope_only() -> Value {
     json!([{"type": "TYPE_REPO", "path": format!("{ORG}/*"), "scopes": ["scope-image-pull"]}])
 }
 
-/// A request that must succeed (fixtures only); returns its JSON body.
-async fn ok(server: &Server, method: Method, path: &str, token: &str, body: Option<Value>) -> Value {
-    let what = format!("{method} {path}");
-    let (status, body) = json(server.send(method, path, Some(token), body).await).await;
-    assert!(status.is_success(), "fixture {what}: {status} {body}");
-    body
+/// `GET path` as `token`, which must be 200 (fixtures and observations only); the body.
+async fn read(server: &Server, path: &str, token: &str) -> Value {
+    server
+        .expect(Method::GET, path, Some(token), None, StatusCode::OK)
+        .await
+}
+
+/// A change to the fixtures as `token`, which must answer `expected`; returns the body.
+async fn change(
+    server: &Server,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Value,
+    expected: StatusCode,
+) -> Value {
+    server
+        .expect(method, path, Some(token), Some(body), expected)
+        .await
 }
 
 /// Invites `invitee` (a Docker ID or an email address) to `org` as the owner with
 /// `session`; returns the pending invite's id (a new one, or the one already pending).
 async fn invite(server: &Server, session: &str, org: &str, invitee: &str) -> String {
     let body = json!({"org": org, "invitees": [invitee]});
-    let answer = ok(server, Method::POST, "/v2/invites/bulk", session, Some(body)).await;
+    let answer = change(
+        server,
+        Method::POST,
+        "/v2/invites/bulk",
+        session,
+        body,
+        StatusCode::ACCEPTED,
+    )
+    .await;
     answer["invitees"][0]["invite"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("fixture: no invite for {invitee} in {org}: {answer}"))
@@ -303,35 +324,19 @@ async fn invite(server: &Server, session: &str, org: &str, invitee: &str) -> Str
 async fn create_team(server: &Server, session: &str, team: &str) {
     let path = format!("/v2/orgs/{ORG}/groups");
     let body = json!({"name": team, "description": "permission matrix"});
-    ok(server, Method::POST, &path, session, Some(body)).await;
+    change(server, Method::POST, &path, session, body, StatusCode::CREATED).await;
 }
 
 async fn add_to_team(server: &Server, session: &str, team: &str, username: &str) {
     let path = format!("/v2/orgs/{ORG}/groups/{team}/members");
     let body = json!({"member": username});
-    ok(server, Method::POST, &path, session, Some(body)).await;
-}
-
-/// A session of a new PAT of `user` (whose password session is `session`) with `scope`;
-/// and the created token.
-async fn pat_session(
-    server: &Server,
-    user: &str,
-    session: &str,
-    label: &str,
-    scope: &str,
-) -> (String, Value) {
-    let pat = server.create_pat(session, label, &[scope]).await;
-    let secret = pat["token"].as_str().expect("PAT secret");
-    (server.token(user, secret).await, pat)
+    change(server, Method::POST, &path, session, body, StatusCode::OK).await;
 }
 
 /// A session of a new OAT of `org` with `resources`, made by `owner`; and the token's id.
 async fn oat_session(server: &Server, owner: &str, org: &str, resources: Value) -> (String, String) {
-    let oat = server.create_oat(owner, org, resources).await;
-    let secret = oat["token"].as_str().expect("OAT secret");
-    let id = oat["id"].as_str().expect("OAT id").to_string();
-    (server.org_token(org, secret).await, id)
+    let (session, oat) = server.oat_session(owner, org, resources).await;
+    (session, oat["id"].as_str().expect("OAT id").to_string())
 }
 
 /// The users, organizations, team and tokens of the matrix.
@@ -386,11 +391,11 @@ impl Fixture {
                 Caller::Invitee => Some(invitee.clone()),
                 Caller::PatPublicRead | Caller::PatRead | Caller::PatWrite | Caller::PatAdmin => {
                     let (scope, label) = pat_of(caller).expect("a PAT column");
-                    Some(pat_session(server, OWNER, &owner, label, scope).await.0)
+                    Some(server.pat_session(OWNER, &owner, label, &[scope]).await.0)
                 }
                 Caller::MemberPatAdmin => {
                     let (scope, label) = pat_of(caller).expect("a PAT column");
-                    Some(pat_session(server, STEADY, &steady, label, scope).await.0)
+                    Some(server.pat_session(STEADY, &steady, label, &[scope]).await.0)
                 }
                 Caller::Oat => Some(oat.clone()),
                 Caller::OatRead => Some(oat_read.clone()),
@@ -411,50 +416,28 @@ impl Fixture {
 
     /// A session of the owner's `repo:admin` PAT that worked, then was deactivated.
     async fn deactivated_pat(server: &Server, owner: &str) -> String {
-        let (session, pat) = pat_session(server, OWNER, owner, PAT_OFF_LABEL, "repo:admin").await;
-        // It worked before, so that its 401s in the matrix are the deactivation's.
-        ok(
-            server,
-            Method::GET,
-            &format!("/v2/orgs/{ORG}/members"),
-            &session,
-            None,
-        )
-        .await;
+        let (session, pat) = server
+            .pat_session(OWNER, owner, PAT_OFF_LABEL, &["repo:admin"])
+            .await;
         let uuid = pat["uuid"].as_str().expect("PAT uuid");
-        let path = format!("/v2/access-tokens/{uuid}");
-        ok(
-            server,
-            Method::PATCH,
-            &path,
-            owner,
-            Some(json!({"is_active": false})),
-        )
-        .await;
+        Fixture::deactivate(server, owner, &session, &format!("/v2/access-tokens/{uuid}")).await;
         session
     }
 
     /// A session of an OAT of [`ORG`] with every scope that worked, then was deactivated.
     async fn deactivated_oat(server: &Server, owner: &str) -> String {
         let (session, id) = oat_session(server, owner, ORG, org_resources(ORG, EDIT_SCOPES)).await;
-        ok(
-            server,
-            Method::GET,
-            &format!("/v2/orgs/{ORG}/members"),
-            &session,
-            None,
-        )
-        .await;
         let path = format!("/v2/orgs/{ORG}/access-tokens/{id}");
-        ok(
-            server,
-            Method::PATCH,
-            &path,
-            owner,
-            Some(json!({"is_active": false})),
-        )
-        .await;
+        Fixture::deactivate(server, owner, &session, &path).await;
         session
+    }
+
+    /// Deactivates the token at `path` (as `owner`), after checking that `session`, opened
+    /// with it, works: so that its 401s in the matrix are the deactivation's.
+    async fn deactivate(server: &Server, owner: &str, session: &str, path: &str) {
+        read(server, &format!("/v2/orgs/{ORG}/members"), session).await;
+        let off = json!({"is_active": false});
+        change(server, Method::PATCH, path, owner, off, StatusCode::OK).await;
     }
 
     fn session(&self, cell: Cell) -> Option<&str> {
@@ -478,7 +461,7 @@ impl Fixture {
             "GET /v2/orgs/{org}/settings" => Request::new(M::GET, format!("{org}/settings"), None, None),
             "PUT /v2/orgs/{org}/settings" => {
                 // The current values: an authorized no-op that is still recorded.
-                let current = ok(server, M::GET, &format!("{org}/settings"), &self.owner, None).await;
+                let current = read(server, &format!("{org}/settings"), &self.owner).await;
                 let event = Some("org.settings.update");
                 Request::new(M::PUT, format!("{org}/settings"), Some(current), event)
             }
@@ -489,14 +472,8 @@ impl Fixture {
             "PUT /v2/orgs/{org}/members/{username}" => {
                 // From member to editor: a real change each time.
                 let path = format!("{org}/members/{STEADY}");
-                ok(
-                    server,
-                    M::PUT,
-                    &path,
-                    &self.owner,
-                    Some(json!({"role": "member"})),
-                )
-                .await;
+                let member = json!({"role": "member"});
+                change(server, M::PUT, &path, &self.owner, member, StatusCode::OK).await;
                 let event = Some("org.member.role.change");
                 Request::new(M::PUT, path, Some(json!({"role": "editor"})), event)
             }
@@ -755,7 +732,7 @@ async fn observe(server: &Server, owner: &str) -> Observed {
         format!("/v2/orgs/{ORG}/groups/{TEAM}/members?page_size=100"),
         format!("/v2/orgs/{ORG}/invites"),
     ] {
-        reads.push(ok(server, Method::GET, &path, owner, None).await);
+        reads.push(read(server, &path, owner).await);
     }
     Observed {
         reads,
@@ -767,8 +744,7 @@ async fn observe(server: &Server, owner: &str) -> Observed {
 /// a `repo:read` PAT's attempts to remove a member, change the settings, delete a team and
 /// invite leave members, settings, teams, invites and the audit log as they were.
 async fn refused_changes_change_nothing(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let owner = server.user_with_token(OWNER).await;
+    let (server, owner) = Server::start_as(&backend, OWNER).await;
     let editor = server.user_with_token(EDITOR).await;
     server.create_user(TARGET).await;
     server.create_org(ORG, OWNER).await;
@@ -778,18 +754,13 @@ async fn refused_changes_change_nothing(backend: Backend) {
     add_to_team(&server, &owner, TEAM, TARGET).await;
     let pending = invite(&server, &owner, ORG, "pending@example.com").await;
     let (oat_no_scope, _) = oat_session(&server, &owner, ORG, repository_scope_only()).await;
-    let (read_pat, _) = pat_session(&server, OWNER, &owner, "perm-read", "repo:read").await;
+    let (read_pat, _) = server
+        .pat_session(OWNER, &owner, "perm-read", &["repo:read"])
+        .await;
 
     let before = observe(&server, &owner).await;
     // Settings the opposite of the current ones, so that an accepted change would show.
-    let settings = ok(
-        &server,
-        Method::GET,
-        &format!("/v2/orgs/{ORG}/settings"),
-        &owner,
-        None,
-    )
-    .await;
+    let settings = read(&server, &format!("/v2/orgs/{ORG}/settings"), &owner).await;
     let current = &settings["restricted_images"];
     let flip = |key: &str| !current[key].as_bool().expect("a settings flag");
     let other_settings = json!({"restricted_images": {
@@ -824,17 +795,11 @@ async fn refused_changes_change_nothing(backend: Backend) {
         ("an OAT without organization scopes", &oat_no_scope),
         ("the owner's repo:read PAT", &read_pat),
     ] {
-        for (method, path, body) in &attempts {
-            let res = server
-                .send(method.clone(), path, Some(session), body.clone())
+        eprintln!("by {who}");
+        for (method, path, body) in attempts.clone() {
+            server
+                .refused(method, &path, Some(session), body, StatusCode::FORBIDDEN)
                 .await;
-            let (status, answer) = json(res).await;
-            assert_eq!(
-                status,
-                StatusCode::FORBIDDEN,
-                "{method} {path} by {who}: {answer}"
-            );
-            assert_hub_error(status, &answer, StatusCode::FORBIDDEN);
         }
         assert_eq!(
             observe(&server, &owner).await,

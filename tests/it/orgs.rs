@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use wharf::store::AuditRow;
 
-use crate::harness::{assert_hub_error, json, Backend, Server, PASSWORD};
+use crate::harness::{audit_data, forbidden_and_anonymous, keys, Backend, Server, INVALID_PAGING, PASSWORD};
 
 const ORGS: &str = "/v2/orgs";
 const MY_ORGS: &str = "/v2/user/orgs";
@@ -35,43 +35,6 @@ const ORG_FIELDS: [&str; 10] = [
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-async fn call(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    json(server.send(method, path, token, body).await).await
-}
-
-/// A request that must be refused with `expected` in the Hub error format.
-async fn refused(
-    server: &Server,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-    expected: StatusCode,
-) {
-    let (status, reply) = call(server, method.clone(), path, token, body.clone()).await;
-    assert_eq!(status, expected, "{method} {path} {body:?}: {reply}");
-    assert_hub_error(status, &reply, expected);
-}
-
-/// `POST /v2/orgs` with a body sent as given, possibly not JSON at all.
-async fn post_raw(server: &Server, token: &str, body: &str) -> (StatusCode, Value) {
-    let res = server
-        .request(Method::POST, ORGS)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("request");
-    json(res).await
-}
-
 fn org_path(org: &str) -> String {
     format!("{ORGS}/{org}")
 }
@@ -82,48 +45,41 @@ fn settings_path(org: &str) -> String {
 
 /// Asserts that `info` is the organization `name` in the shape clients read.
 fn assert_org_info(server: &Server, info: &Value, name: &str) {
-    let keys: BTreeSet<&str> = info
-        .as_object()
-        .unwrap_or_else(|| panic!("not an object: {info}"))
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(keys, BTreeSet::from(ORG_FIELDS), "fields of {info}");
-    let id = info["id"].as_str().expect("id");
-    assert_eq!(id.len(), 32, "id is a UUID without dashes: {id}");
-    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "id: {id}");
+    assert_eq!(keys(info), BTreeSet::from(ORG_FIELDS), "fields of {info}");
+    server.assert_account_fields(info, name);
     assert_eq!(info["orgname"], name);
     assert_eq!(info["type"], "Org");
-    assert_eq!(info["profile_url"], server.url(&format!("/u/{name}")));
-    for field in [
-        "full_name",
-        "company",
-        "location",
-        "gravatar_email",
-        "gravatar_url",
-    ] {
-        assert!(info[field].is_string(), "{field} of {info}");
-    }
-    let joined = info["date_joined"].as_str().expect("date_joined");
-    assert!(
-        time::OffsetDateTime::parse(joined, &time::format_description::well_known::Rfc3339).is_ok()
-            && joined.ends_with('Z'),
-        "date_joined is not RFC 3339 UTC: {joined}"
-    );
+}
+
+/// `GET path` as the holder of `token` (none: anonymous), which must be 200; the body.
+async fn read(server: &Server, path: &str, token: Option<&str>) -> Value {
+    server
+        .expect(Method::GET, path, token, None, StatusCode::OK)
+        .await
+}
+
+/// `GET path` as the holder of `token`, which must be refused with `expected`.
+async fn read_refused(server: &Server, path: &str, token: Option<&str>, expected: StatusCode) {
+    server.refused(Method::GET, path, token, None, expected).await;
+}
+
+/// `POST /v2/orgs` of `orgname` as the holder of `token`, which must create it; the body.
+async fn create_over_api(server: &Server, token: &str, orgname: &str) -> Value {
+    let body = Some(json!({"orgname": orgname}));
+    server
+        .expect(Method::POST, ORGS, Some(token), body, StatusCode::CREATED)
+        .await
+}
+
+/// `POST /v2/orgs` of `orgname` as the holder of `token`, which must be refused.
+async fn create_refused(server: &Server, token: Option<&str>, orgname: &str, expected: StatusCode) {
+    let body = Some(json!({"orgname": orgname}));
+    server.refused(Method::POST, ORGS, token, body, expected).await;
 }
 
 /// The names of every organization the holder of `token` belongs to.
 async fn my_org_names(server: &Server, token: &str) -> Vec<String> {
-    let (status, page) = call(
-        server,
-        Method::GET,
-        &format!("{MY_ORGS}?page_size=100"),
-        Some(token),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page_orgnames(&page)
+    page_orgnames(&read(server, &format!("{MY_ORGS}?page_size=100"), Some(token)).await)
 }
 
 fn page_orgnames(page: &Value) -> Vec<String> {
@@ -145,15 +101,12 @@ async fn profile_status(server: &Server, org: &str) -> StatusCode {
 
 /// `(username, role)` of every member of `org`, as `token` lists them.
 async fn member_roles(server: &Server, token: &str, org: &str) -> Vec<(String, String)> {
-    let (status, page) = call(
+    let page = read(
         server,
-        Method::GET,
         &format!("{ORGS}/{org}/members?page_size=100"),
         Some(token),
-        None,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
     page["results"]
         .as_array()
         .expect("results")
@@ -181,10 +134,6 @@ fn only_event<'a>(events: &'a [AuditRow], action: &str) -> &'a AuditRow {
     found[0]
 }
 
-fn data_of(event: &AuditRow) -> Value {
-    serde_json::from_str(&event.data).expect("audit data is JSON")
-}
-
 /// Runs `wharf admin ARGS`, which must fail with a message on standard error.
 async fn admin_fails(server: &Server, args: &[&str]) {
     // A password on standard input, for the commands that read one.
@@ -210,25 +159,14 @@ async fn admin_stdout(server: &Server, args: &[&str]) -> String {
 
 /// A session of an organization access token of `org` that may edit its members.
 async fn oat_session(server: &Server, owner_session: &str, org: &str) -> String {
-    let oat = server
-        .create_oat(
-            owner_session,
-            org,
-            json!([{"type": "TYPE_ORG", "path": org, "scopes": ["scope-member-edit"]}]),
-        )
-        .await;
-    server
-        .org_token(org, oat["token"].as_str().expect("OAT secret"))
-        .await
+    let resources = json!([{"type": "TYPE_ORG", "path": org, "scopes": ["scope-member-edit"]}]);
+    server.oat_session(owner_session, org, resources).await.0
 }
 
 /// A session opened with a new PAT of the holder of `session`, with `scope`.
 async fn pat_session(server: &Server, username: &str, session: &str, scope: &str) -> (String, String) {
     let label = format!("pat {scope}");
-    let pat = server.create_pat(session, &label, &[scope]).await;
-    let token = server
-        .token(username, pat["token"].as_str().expect("PAT secret"))
-        .await;
+    let (token, _) = server.pat_session(username, session, &label, &[scope]).await;
     (token, label)
 }
 
@@ -239,25 +177,14 @@ async fn pat_session(server: &Server, username: &str, session: &str, scope: &str
 /// A signed-in user creates an organization and becomes its owner; the profile, the
 /// caller's organizations, the members list and the audit log all show it.
 async fn create_org_over_api(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let session = server.user_with_token(OWNER).await;
+    let (server, session) = Server::start_as(&backend, OWNER).await;
 
-    let (status, created) = call(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&session),
-        Some(json!({"orgname": ORG})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = create_over_api(&server, &session, ORG).await;
     assert_org_info(&server, &created, ORG);
 
     // The profile reads the same, with and without a trailing slash.
     for path in [org_path(ORG), format!("{}/", org_path(ORG))] {
-        let (status, profile) = call(&server, Method::GET, &path, None, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {profile}");
-        assert_eq!(profile, created, "{path}");
+        assert_eq!(read(&server, &path, None).await, created, "{path}");
     }
     assert_eq!(my_org_names(&server, &session).await, [ORG]);
     assert_eq!(
@@ -275,33 +202,24 @@ async fn create_org_over_api(backend: Backend) {
     let add = only_event(&events, "org.member.add");
     assert_eq!((add.account.as_str(), add.name.as_str()), (ORG, OWNER));
     assert_eq!(add.actor, OWNER);
-    assert_eq!(data_of(add)["role"], "owner");
+    assert_eq!(audit_data(add)["role"], "owner");
 
     // A repo:admin PAT may create organizations too; the events name the token.
     let (pat, label) = pat_session(&server, OWNER, &session, "repo:admin").await;
-    let (status, second) = call(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&pat),
-        Some(json!({"orgname": "globex2"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second = create_over_api(&server, &pat, "globex2").await;
     assert_org_info(&server, &second, "globex2");
     assert_ne!(second["id"], created["id"]);
     assert_eq!(my_org_names(&server, &session).await, [ORG, "globex2"]);
     let events = server.audit_events("globex2").await;
     let create = only_event(&events, "org.create");
     assert_eq!(create.credential.as_deref(), Some(label.as_str()));
-    assert_eq!(data_of(create)["token_label"], label.as_str());
+    assert_eq!(audit_data(create)["token_label"], label.as_str());
 }
 
 /// Invalid, reserved and taken names, bad bodies and credentials that may not create
 /// organizations: each refused, and nothing created.
 async fn create_org_refusals(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let session = server.user_with_token(OWNER).await;
+    let (server, session) = Server::start_as(&backend, OWNER).await;
     server.create_user("bobby").await;
     server.create_org("globex", OWNER).await;
     let before = my_org_names(&server, &session).await;
@@ -319,36 +237,18 @@ async fn create_org_refusals(backend: Backend) {
     ];
     let reserved = ["orgs", "users", "repositories", "namespaces", "library"];
     for name in invalid.iter().chain(&reserved) {
-        let body = json!({"orgname": name});
-        refused(
-            &server,
-            Method::POST,
-            ORGS,
-            Some(&session),
-            Some(body),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+        create_refused(&server, Some(&session), name, StatusCode::BAD_REQUEST).await;
         assert!(server.audit_events(name).await.is_empty(), "{name} audited");
     }
     // The name of a user or of another organization is taken.
     for name in ["bobby", "globex", OWNER] {
-        let body = json!({"orgname": name});
-        refused(
-            &server,
-            Method::POST,
-            ORGS,
-            Some(&session),
-            Some(body),
-            StatusCode::CONFLICT,
-        )
-        .await;
+        create_refused(&server, Some(&session), name, StatusCode::CONFLICT).await;
     }
     assert_eq!(profile_status(&server, "bobby").await, StatusCode::NOT_FOUND);
     assert_eq!(profile_status(&server, OWNER).await, StatusCode::NOT_FOUND);
 
     // Bodies that are not `{"orgname": "<string>"}`.
-    for body in [
+    for text in [
         "{",
         "not json",
         "{}",
@@ -356,16 +256,16 @@ async fn create_org_refusals(backend: Backend) {
         r#"{"orgname": null}"#,
         "[]",
     ] {
-        let (status, reply) = post_raw(&server, &session, body).await;
-        assert_hub_error(status, &reply, StatusCode::BAD_REQUEST);
+        server
+            .refused_raw(Method::POST, ORGS, &session, text, StatusCode::BAD_REQUEST)
+            .await;
     }
 
     assert_eq!(my_org_names(&server, &session).await, before);
 
     // Two creations of one name at once: one wins, the other finds the name taken.
     let race = || {
-        call(
-            &server,
+        server.call(
             Method::POST,
             ORGS,
             Some(&session),
@@ -386,55 +286,18 @@ async fn create_org_refusals(backend: Backend) {
     assert!(before.contains(&"racer".to_string()), "{before:?}");
 
     // Credentials that may not create organizations.
-    let good = || Some(json!({"orgname": "initech"}));
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        None,
-        good(),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        Some("garbage"),
-        good(),
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
     let oat = oat_session(&server, &session, "globex").await;
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&oat),
-        good(),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
     let (read_pat, _) = pat_session(&server, OWNER, &session, "repo:read").await;
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&read_pat),
-        good(),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
     let (write_pat, _) = pat_session(&server, OWNER, &session, "repo:write").await;
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&write_pat),
-        good(),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    for (token, expected) in [
+        (None, StatusCode::UNAUTHORIZED),
+        (Some("garbage"), StatusCode::UNAUTHORIZED),
+        (Some(oat.as_str()), StatusCode::FORBIDDEN),
+        (Some(&read_pat), StatusCode::FORBIDDEN),
+        (Some(&write_pat), StatusCode::FORBIDDEN),
+    ] {
+        create_refused(&server, token, "initech", expected).await;
+    }
     assert_eq!(profile_status(&server, "initech").await, StatusCode::NOT_FOUND);
     assert!(server.audit_events("initech").await.is_empty());
 
@@ -457,17 +320,16 @@ async fn create_org_refusals(backend: Backend) {
         ],
     )
     .await;
-    let (status, body) = json(
-        server
-            .post(
-                "/v2/auth/token",
-                None,
-                json!({"identifier": "globex", "secret": PASSWORD}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let login = Some(json!({"identifier": "globex", "secret": PASSWORD}));
+    server
+        .expect(
+            Method::POST,
+            "/v2/auth/token",
+            None,
+            login,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
     assert_eq!(profile_status(&server, "globex").await, StatusCode::OK);
 }
 
@@ -476,15 +338,7 @@ async fn org_creation_reserved_to_admin(backend: Backend) {
     let server = Server::start_with(&backend, &["--org-creation", "admin"], &[]).await;
     let session = server.user_with_token(OWNER).await;
 
-    refused(
-        &server,
-        Method::POST,
-        ORGS,
-        Some(&session),
-        Some(json!({"orgname": ORG})),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    create_refused(&server, Some(&session), ORG, StatusCode::FORBIDDEN).await;
     assert_eq!(profile_status(&server, ORG).await, StatusCode::NOT_FOUND);
     assert!(my_org_names(&server, &session).await.is_empty());
     assert!(server.audit_events(ORG).await.is_empty());
@@ -504,13 +358,11 @@ async fn org_creation_reserved_to_admin(backend: Backend) {
 /// The profile is public: anyone, signed in or not, reads the same; unknown organizations
 /// are 404; a bearer token that does not authenticate is 401 even here.
 async fn org_profile_is_public(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let owner = server.user_with_token(OWNER).await;
+    let (server, owner) = Server::start_as(&backend, OWNER).await;
     let outsider = server.user_with_token("bobby").await;
     server.create_org(ORG, OWNER).await;
 
-    let (status, anonymous) = call(&server, Method::GET, &org_path(ORG), None, None).await;
-    assert_eq!(status, StatusCode::OK, "{anonymous}");
+    let anonymous = read(&server, &org_path(ORG), None).await;
     assert_org_info(&server, &anonymous, ORG);
     let slash = format!("{}/", org_path(ORG));
     for (path, token) in [
@@ -519,50 +371,17 @@ async fn org_profile_is_public(backend: Backend) {
         (slash.clone(), None),
         (slash, Some(outsider.as_str())),
     ] {
-        let (status, profile) = call(&server, Method::GET, &path, token, None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {profile}");
-        assert_eq!(profile, anonymous, "{path}");
+        assert_eq!(read(&server, &path, token).await, anonymous, "{path}");
     }
 
     for token in [None, Some(owner.as_str())] {
-        refused(
-            &server,
-            Method::GET,
-            &org_path("nosuchorg"),
-            token,
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-        refused(
-            &server,
-            Method::GET,
-            "/v2/orgs/nosuchorg/",
-            token,
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        for path in [org_path("nosuchorg"), "/v2/orgs/nosuchorg/".to_string()] {
+            read_refused(&server, &path, token, StatusCode::NOT_FOUND).await;
+        }
     }
     // A user is not an organization.
-    refused(
-        &server,
-        Method::GET,
-        &org_path("bobby"),
-        None,
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    refused(
-        &server,
-        Method::GET,
-        &org_path(ORG),
-        Some("garbage"),
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
+    read_refused(&server, &org_path("bobby"), None, StatusCode::NOT_FOUND).await;
+    read_refused(&server, &org_path(ORG), Some("garbage"), StatusCode::UNAUTHORIZED).await;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -571,8 +390,7 @@ async fn org_profile_is_public(backend: Backend) {
 
 /// The caller's organizations, any role, by name, paged; nobody else's.
 async fn my_orgs_paginated(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let session = server.user_with_token(OWNER).await;
+    let (server, session) = Server::start_as(&backend, OWNER).await;
     let other = server.user_with_token("bobby").await;
     let loner = server.user_with_token("carol").await;
     for org in ["zulu", "alpha", "mike", "bravo"] {
@@ -584,8 +402,7 @@ async fn my_orgs_paginated(backend: Backend) {
 
     let all = ["alpha", "bravo", "mike", "xray", "zulu"];
     for path in [MY_ORGS.to_string(), format!("{MY_ORGS}/")] {
-        let (status, page) = call(&server, Method::GET, &path, Some(&session), None).await;
-        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        let page = read(&server, &path, Some(&session)).await;
         assert_eq!(page["count"], 5, "{page}");
         assert_eq!(page_orgnames(&page), all, "{path}");
         assert!(page["next"].is_null() && page["previous"].is_null(), "{page}");
@@ -599,14 +416,7 @@ async fn my_orgs_paginated(backend: Backend) {
     let mut url = server.url(&format!("{MY_ORGS}?page_size=2"));
     let mut seen = Vec::new();
     for (index, expected) in [&all[0..2], &all[2..4], &all[4..5]].into_iter().enumerate() {
-        let res = server
-            .client
-            .get(&url)
-            .bearer_auth(&session)
-            .send()
-            .await
-            .expect("request");
-        let (status, page) = json(res).await;
+        let (status, page) = server.follow(&url, &session).await;
         assert_eq!(status, StatusCode::OK, "{url}: {page}");
         assert_eq!(page["count"], 5);
         assert_eq!(page_orgnames(&page), expected, "{url}");
@@ -621,86 +431,35 @@ async fn my_orgs_paginated(backend: Backend) {
         }
     }
     assert_eq!(seen, all);
-    let (status, page) = call(
-        &server,
-        Method::GET,
-        &format!("{MY_ORGS}?page_size=2&page=3"),
-        Some(&session),
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
+    let page = read(&server, &format!("{MY_ORGS}?page_size=2&page=3"), Some(&session)).await;
     assert!(page["next"].is_null(), "{page}");
     assert!(
         page["previous"].as_str().is_some_and(|p| p.contains("page=2")),
         "{page}"
     );
-    refused(
-        &server,
-        Method::GET,
-        &format!("{MY_ORGS}?page_size=2&page=4"),
-        Some(&session),
-        None,
-        StatusCode::NOT_FOUND,
-    )
-    .await;
-    for query in ["page_size=0", "page_size=101", "page=0", "page=x"] {
-        refused(
-            &server,
-            Method::GET,
-            &format!("{MY_ORGS}?{query}"),
-            Some(&session),
-            None,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    let past_the_last = format!("{MY_ORGS}?page_size=2&page=4");
+    read_refused(&server, &past_the_last, Some(&session), StatusCode::NOT_FOUND).await;
+    for query in INVALID_PAGING {
+        let path = format!("{MY_ORGS}{query}");
+        read_refused(&server, &path, Some(&session), StatusCode::BAD_REQUEST).await;
     }
 
     // A user in no organization: an empty first page.
-    let (status, page) = call(&server, Method::GET, MY_ORGS, Some(&loner), None).await;
-    assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(
-        page,
+        read(&server, MY_ORGS, Some(&loner)).await,
         json!({"count": 0, "next": null, "previous": null, "results": []})
     );
 
-    refused(
-        &server,
-        Method::GET,
-        MY_ORGS,
-        None,
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    refused(
-        &server,
-        Method::GET,
-        &format!("{MY_ORGS}/"),
-        None,
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
-    refused(
-        &server,
-        Method::GET,
-        MY_ORGS,
-        Some("garbage"),
-        None,
-        StatusCode::UNAUTHORIZED,
-    )
-    .await;
     let oat = oat_session(&server, &session, "alpha").await;
-    refused(
-        &server,
-        Method::GET,
-        MY_ORGS,
-        Some(&oat),
-        None,
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    let slash = format!("{MY_ORGS}/");
+    for (path, token, expected) in [
+        (MY_ORGS, None, StatusCode::UNAUTHORIZED),
+        (&slash, None, StatusCode::UNAUTHORIZED),
+        (MY_ORGS, Some("garbage"), StatusCode::UNAUTHORIZED),
+        (MY_ORGS, Some(&oat), StatusCode::FORBIDDEN),
+    ] {
+        read_refused(&server, path, token, expected).await;
+    }
     // Any PAT reads the caller's own account.
     let (pat, _) = pat_session(&server, OWNER, &session, "repo:public_read").await;
     assert_eq!(my_org_names(&server, &pat).await, all);
@@ -713,8 +472,7 @@ async fn my_orgs_paginated(backend: Backend) {
 /// `wharf admin org create` and `add-member`: what they print, what they refuse, and
 /// that a refusal changes nothing.
 async fn admin_org_commands(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let session = server.user_with_token(OWNER).await;
+    let (server, session) = Server::start_as(&backend, OWNER).await;
     server.create_user("bobby").await;
     server.create_user("carol").await;
 
@@ -757,7 +515,7 @@ async fn admin_org_commands(backend: Backend) {
         ("org.member.add", "bobby")
     );
     assert_eq!(add.actor, "wharf-admin");
-    assert_eq!(data_of(add)["role"], "member");
+    assert_eq!(audit_data(add)["role"], "member");
 
     let before = server.audit_events(ORG).await;
     for args in [
@@ -783,7 +541,10 @@ async fn admin_org_commands(backend: Backend) {
     let change = &server.audit_events(ORG).await[0];
     assert_eq!(change.action, "org.member.role.change");
     assert_eq!(change.name, "bobby");
-    assert_eq!(data_of(change), json!({"old_role": "member", "role": "editor"}));
+    assert_eq!(
+        audit_data(change),
+        json!({"old_role": "member", "role": "editor"})
+    );
     // The same role again is no change.
     let before = server.audit_events(ORG).await;
     admin_stdout(&server, &["org", "add-member", ORG, "bobby", "--role", "editor"]).await;
@@ -811,17 +572,14 @@ fn settings(enabled: bool, official: bool, verified: bool) -> Value {
     }})
 }
 
-async fn read_settings(server: &Server, owner: &str) -> Value {
-    let (status, body) = call(server, Method::GET, &settings_path(ORG), Some(owner), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
+async fn read_settings(server: &Server, token: &str) -> Value {
+    read(server, &settings_path(ORG), Some(token)).await
 }
 
 /// Settings: the defaults, a round trip, validation, who may read and write them, and
 /// the audit event.
 async fn org_settings(backend: Backend) {
-    let server = Server::start(&backend).await;
-    let owner = server.user_with_token(OWNER).await;
+    let (server, owner) = Server::start_as(&backend, OWNER).await;
     let member = server.user_with_token("bobby").await;
     let editor = server.user_with_token("carol").await;
     let outsider = server.user_with_token("david").await;
@@ -831,24 +589,26 @@ async fn org_settings(backend: Backend) {
     let path = settings_path(ORG);
 
     assert_eq!(read_settings(&server, &owner).await, settings(false, true, true));
-    let (status, slash) = call(&server, Method::GET, &format!("{path}/"), Some(&owner), None).await;
-    assert_eq!((status, slash), (StatusCode::OK, settings(false, true, true)));
+    let slash = read(&server, &format!("{path}/"), Some(&owner)).await;
+    assert_eq!(slash, settings(false, true, true));
 
+    let put_ok = |wanted: &Value| {
+        let body = Some(wanted.clone());
+        server.expect(Method::PUT, &path, Some(&owner), body, StatusCode::OK)
+    };
     let wanted = settings(true, false, true);
-    let (status, body) = call(&server, Method::PUT, &path, Some(&owner), Some(wanted.clone())).await;
-    assert_eq!((status, &body), (StatusCode::OK, &wanted));
+    assert_eq!(put_ok(&wanted).await, wanted);
     assert_eq!(read_settings(&server, &owner).await, wanted);
     let events = server.audit_events(ORG).await;
     let update = &events[0];
     assert_eq!(update.action, "org.settings.update");
     assert_eq!((update.name.as_str(), update.actor.as_str()), (ORG, OWNER));
-    let data = data_of(update);
+    let data = audit_data(update);
     assert_eq!(data["restricted_images.enabled"], "true", "{data}");
     assert_eq!(data["restricted_images.allow_official_images"], "false", "{data}");
 
     let wanted = settings(false, false, false);
-    let (status, body) = call(&server, Method::PUT, &path, Some(&owner), Some(wanted.clone())).await;
-    assert_eq!((status, &body), (StatusCode::OK, &wanted));
+    assert_eq!(put_ok(&wanted).await, wanted);
     assert_eq!(read_settings(&server, &owner).await, wanted);
 
     // From here on, nothing may change.
@@ -865,27 +625,15 @@ async fn org_settings(backend: Backend) {
         json!({}),
         json!(null),
     ];
-    for body in bad_bodies {
-        refused(
-            &server,
-            Method::PUT,
-            &path,
-            Some(&owner),
-            Some(body),
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
+    for body in bad_bodies.map(Some) {
+        server
+            .refused(Method::PUT, &path, Some(&owner), body, StatusCode::BAD_REQUEST)
+            .await;
     }
-    let res = server
-        .request(Method::PUT, &path)
-        .bearer_auth(&owner)
-        .header("content-type", "application/json")
-        .body("{\"restricted_images\":")
-        .send()
-        .await
-        .expect("request");
-    let (status, body) = json(res).await;
-    assert_hub_error(status, &body, StatusCode::BAD_REQUEST);
+    let truncated = "{\"restricted_images\":";
+    server
+        .refused_raw(Method::PUT, &path, &owner, truncated, StatusCode::BAD_REQUEST)
+        .await;
 
     assert_eq!(read_settings(&server, &owner).await, current);
     assert_eq!(server.audit_events(ORG).await, before);
@@ -895,51 +643,23 @@ async fn org_settings(backend: Backend) {
     // The OAT's creation is an event of its own.
     let before = server.audit_events(ORG).await;
     let (read_pat, _) = pat_session(&server, OWNER, &owner, "repo:read").await;
-    for (who, token, expected) in [
-        ("member", Some(member.as_str()), StatusCode::FORBIDDEN),
-        ("editor", Some(editor.as_str()), StatusCode::FORBIDDEN),
-        ("outsider", Some(outsider.as_str()), StatusCode::FORBIDDEN),
-        ("OAT", Some(oat.as_str()), StatusCode::FORBIDDEN),
-        ("anonymous", None, StatusCode::UNAUTHORIZED),
-        ("garbage", Some("garbage"), StatusCode::UNAUTHORIZED),
-    ] {
-        for method in [Method::GET, Method::PUT] {
-            let body = (method == Method::PUT).then(|| settings(true, true, false));
-            let (status, reply) = call(&server, method.clone(), &path, token, body).await;
-            assert_eq!(status, expected, "{method} as {who}: {reply}");
-            assert_hub_error(status, &reply, expected);
-        }
+    let mut callers = forbidden_and_anonymous(&[&member, &editor, &outsider, &oat]);
+    callers.push((Some("garbage"), StatusCode::UNAUTHORIZED));
+    for (method, body) in [(Method::GET, None), (Method::PUT, put())] {
+        server.refused_to(&callers, method, &path, body).await;
     }
     // A repo:read PAT of the owner reads the settings but may not change them.
     assert_eq!(read_settings(&server, &read_pat).await, current);
-    refused(
-        &server,
-        Method::PUT,
-        &path,
-        Some(&read_pat),
-        put(),
-        StatusCode::FORBIDDEN,
-    )
-    .await;
+    server
+        .refused(Method::PUT, &path, Some(&read_pat), put(), StatusCode::FORBIDDEN)
+        .await;
+    let elsewhere = settings_path("nosuchorg");
     for token in [owner.as_str(), member.as_str()] {
-        refused(
-            &server,
-            Method::GET,
-            &settings_path("nosuchorg"),
-            Some(token),
-            None,
-            StatusCode::NOT_FOUND,
-        )
-        .await;
-        refused(
-            &server,
-            Method::PUT,
-            &settings_path("nosuchorg"),
-            Some(token),
-            put(),
-            StatusCode::NOT_FOUND,
-        )
-        .await;
+        for (method, body) in [(Method::GET, None), (Method::PUT, put())] {
+            server
+                .refused(method, &elsewhere, Some(token), body, StatusCode::NOT_FOUND)
+                .await;
+        }
     }
     assert_eq!(read_settings(&server, &owner).await, current);
     assert_eq!(server.audit_events(ORG).await, before);
