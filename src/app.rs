@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::blobs::BlobStorage;
 use crate::config::Settings;
 use crate::domain::secrets;
 use crate::domain::session::SessionKeys;
 use crate::ratelimit::RateLimiter;
-use crate::store::{now_micros, Store, StoreResult};
+use crate::store::{now_micros, Store};
 
 #[derive(Clone)]
 pub struct App {
@@ -17,6 +18,7 @@ pub struct App {
 
 pub struct Inner {
     pub store: Store,
+    pub blobs: BlobStorage,
     pub settings: Settings,
     pub sessions: SessionKeys,
     /// Failed logins per account and per client address.
@@ -36,9 +38,10 @@ impl std::ops::Deref for App {
 const SESSION_KEY: &str = "session-hs256";
 
 impl App {
-    /// Builds the application on an open store: loads (or on first start creates) the
-    /// signing key that every instance shares.
-    pub async fn new(store: Store, settings: Settings) -> StoreResult<App> {
+    /// Builds the application on an open store: opens the blob storage, and loads (or on
+    /// first start creates) the signing key that every instance shares.
+    pub async fn new(store: Store, settings: Settings) -> anyhow::Result<App> {
+        let blobs = BlobStorage::open(settings.storage.as_deref(), &settings.data_dir)?;
         let key = store
             .signing_key_or_insert(SESSION_KEY, &secrets::random_key(32), now_micros())
             .await?;
@@ -50,6 +53,7 @@ impl App {
         Ok(App {
             inner: Arc::new(Inner {
                 store,
+                blobs,
                 sessions: SessionKeys::new(key.as_bytes()),
                 settings,
                 login_failures,

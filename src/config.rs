@@ -42,6 +42,17 @@ pub struct StoreArgs {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Blob storage: absent for the `blobs` directory in the data directory, or
+    /// s3://BUCKET/PREFIX?endpoint=…&region=… (credentials from the AWS_* environment), or
+    /// file:///PATH.
+    #[arg(
+        long,
+        global = true,
+        env = "WHARF_STORAGE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub storage: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +86,12 @@ pub struct ServeArgs {
     /// Log format. [default: text]
     #[arg(long, env = "WHARF_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Lifetime of registry tokens in seconds (`/token`). [default: 300]
+    #[arg(long, env = "WHARF_REGISTRY_TOKEN_TTL", value_name = "SECS")]
+    pub registry_token_ttl: Option<u64>,
+    /// Largest manifest accepted, in bytes. [default: 4194304]
+    #[arg(long, env = "WHARF_MAX_MANIFEST_SIZE", value_name = "BYTES")]
+    pub max_manifest_size: Option<usize>,
     /// Who may create organizations with `POST /v2/orgs`: `anyone` signed in, or only
     /// `admin` (with `wharf admin org create`). [default: anyone]
     #[arg(long, env = "WHARF_ORG_CREATION", value_name = "WHO")]
@@ -174,6 +191,9 @@ pub struct FileConfig {
     pub login_failure_window: Option<u64>,
     pub log_format: Option<LogFormat>,
     pub org_creation: Option<OrgCreation>,
+    pub storage: Option<String>,
+    pub registry_token_ttl: Option<u64>,
+    pub max_manifest_size: Option<usize>,
 }
 
 impl FileConfig {
@@ -200,6 +220,10 @@ pub struct Settings {
     pub login_failure_window_secs: u64,
     pub log_format: LogFormat,
     pub org_creation: OrgCreation,
+    /// Blob storage URL; `None`: the `blobs` directory in the data directory.
+    pub storage: Option<String>,
+    pub registry_token_ttl_secs: u64,
+    pub max_manifest_size: usize,
 }
 
 impl Settings {
@@ -255,6 +279,15 @@ impl Settings {
                 .and_then(|s| s.org_creation)
                 .or(file.org_creation)
                 .unwrap_or(OrgCreation::Anyone),
+            storage: store.storage.clone().or(file.storage).filter(|s| !s.is_empty()),
+            registry_token_ttl_secs: serve
+                .and_then(|s| s.registry_token_ttl)
+                .or(file.registry_token_ttl)
+                .unwrap_or(300),
+            max_manifest_size: serve
+                .and_then(|s| s.max_manifest_size)
+                .or(file.max_manifest_size)
+                .unwrap_or(4 * 1024 * 1024),
         })
     }
 }

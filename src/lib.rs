@@ -4,10 +4,12 @@
 //! - [`http`]: the one listener and its routes, per API surface;
 //! - [`domain`]: what Wharf does, the [`domain::policy`] module and the [`domain::audit`] helper;
 //! - [`store`]: the metadata store on SQLite or PostgreSQL;
+//! - [`blobs`]: blob storage (local filesystem or S3) with streaming digests;
 //! - [`config`], [`server`], [`admin`]: the `wharf` command.
 
 pub mod admin;
 pub mod app;
+pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod http;

@@ -10,10 +10,10 @@ use std::net::IpAddr;
 use super::error::{Error, Result};
 use super::policy::{Credential, OatResource, Principal, RepoScope};
 use super::secrets::{self, OAT_PREFIX, PAT_PREFIX};
-use super::session::SessionCredential;
+use super::session::{Session, SessionCredential};
 use super::totp;
 use crate::app::App;
-use crate::store::{now_micros, ChallengeState, OatRow, PatRow, UserRow};
+use crate::store::{now_micros, ChallengeState, OatRow, OrgRow, PatRow, UserRow};
 
 /// The message of every failed credential check: it never says which part was wrong.
 pub const BAD_CREDENTIALS: &str = "Incorrect authentication credentials";
@@ -125,8 +125,35 @@ impl App {
     /// `POST /v2/auth/token`: identifier and secret in, an access token out. A password
     /// does not bypass 2FA: accounts with 2FA exchange a personal access token here.
     pub async fn exchange_token(&self, identifier: &str, secret: &str, client: IpAddr) -> Result<String> {
+        let session = self.verify_credentials(identifier, secret, client).await?;
+        if !matches!(session.credential, SessionCredential::Oat { .. }) {
+            self.store.touch_login(&session.user_id, now_micros()).await?;
+        }
+        // The name in the token is informational only; the id is what is checked.
+        self.sessions.issue_access(
+            &session.user_id,
+            &identifier.trim().to_ascii_lowercase(),
+            session.credential,
+            now_secs(),
+            self.settings.token_ttl_secs as i64,
+        )
+    }
+
+    /// Verifies an identifier and secret as `/v2/auth/token` and the registry's `/token`
+    /// take them: a username with a password (not on 2FA accounts) or a PAT, or an
+    /// organization's name with one of its OATs.
+    pub async fn verify_credentials(
+        &self,
+        identifier: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<Session> {
         if secret.starts_with(OAT_PREFIX) {
-            return self.exchange_org_token(identifier, secret, client).await;
+            let (org, oat) = self.check_org_token(identifier, secret, client).await?;
+            return Ok(Session {
+                user_id: org.id,
+                credential: SessionCredential::Oat { id: oat.id },
+            });
         }
         let found = self.check_secret(identifier, secret, client).await?;
         if matches!(found.credential, SessionCredential::Password { .. }) && found.user.totp_secret.is_some()
@@ -135,14 +162,26 @@ impl App {
                 "two-factor authentication is enabled on this account: use a personal access token",
             ));
         }
-        self.open_session(&found).await
+        Ok(Session {
+            user_id: found.user.id,
+            credential: found.credential,
+        })
     }
 
     /// Checks the bearer token of a request and re-checks, against the store, that its
     /// user and credential are still valid. Revocation is effective here, immediately.
     pub async fn principal_for(&self, bearer: &str) -> Result<Principal> {
+        let session = self
+            .sessions
+            .verify_access(bearer)
+            .ok_or_else(|| Error::unauthorized("invalid or expired token"))?;
+        self.principal_of(&session).await
+    }
+
+    /// The principal of a verified session, if its account and credential are still
+    /// valid: the per-request re-check that makes revocation immediate.
+    pub async fn principal_of(&self, session: &Session) -> Result<Principal> {
         let invalid = || Error::unauthorized("invalid or expired token");
-        let session = self.sessions.verify_access(bearer).ok_or_else(invalid)?;
         if let SessionCredential::Oat { id } = &session.credential {
             return self
                 .org_principal(&session.user_id, id)
@@ -155,12 +194,12 @@ impl App {
             .await?
             .filter(|u| u.is_active)
             .ok_or_else(invalid)?;
-        let credential = match session.credential {
-            SessionCredential::Password { epoch } if epoch == user.password_epoch => Credential::Password,
+        let credential = match &session.credential {
+            SessionCredential::Password { epoch } if *epoch == user.password_epoch => Credential::Password,
             SessionCredential::Password { .. } => return Err(invalid()),
             SessionCredential::Oat { .. } => return Err(invalid()),
             SessionCredential::Pat { id } => {
-                let pat = self.store.pat(&user.id, &id).await?.ok_or_else(invalid)?;
+                let pat = self.store.pat(&user.id, id).await?.ok_or_else(invalid)?;
                 if !pat_usable(&pat, now_micros()) {
                     return Err(invalid());
                 }
@@ -200,9 +239,13 @@ impl App {
         }))
     }
 
-    /// `POST /v2/auth/token` with an organization access token: the identifier is the
-    /// organization's name.
-    async fn exchange_org_token(&self, identifier: &str, secret: &str, client: IpAddr) -> Result<String> {
+    /// An organization access token, with the organization's name as the identifier.
+    async fn check_org_token(
+        &self,
+        identifier: &str,
+        secret: &str,
+        client: IpAddr,
+    ) -> Result<(OrgRow, OatRow)> {
         let org_name = identifier.trim().to_ascii_lowercase();
         self.refuse_if_guessing(&org_name, client)?;
         let found = match self
@@ -224,13 +267,7 @@ impl App {
         };
         self.login_failures.reset(&account_key(&org_name));
         self.store.touch_oat(&oat.id, now_micros()).await?;
-        self.sessions.issue_access(
-            &org.id,
-            &org.name,
-            SessionCredential::Oat { id: oat.id },
-            now_secs(),
-            self.settings.token_ttl_secs as i64,
-        )
+        Ok((org, oat))
     }
 
     fn refuse_if_guessing(&self, username: &str, client: IpAddr) -> Result<()> {

@@ -467,6 +467,121 @@ pub fn authorize_org(principal: Option<&Principal>, standing: &OrgStanding, acti
     }
 }
 
+/// Something a caller wants to do to a repository's content through the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RepoAction {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl RepoAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoAction::Pull => "pull",
+            RepoAction::Push => "push",
+            RepoAction::Delete => "delete",
+        }
+    }
+
+    /// The least PAT scope for the action.
+    fn least_pat(self) -> RepoScope {
+        match self {
+            RepoAction::Pull => RepoScope::Read,
+            RepoAction::Push => RepoScope::Write,
+            RepoAction::Delete => RepoScope::Admin,
+        }
+    }
+
+    /// The OAT repository scope the action needs.
+    fn oat_scope(self) -> &'static str {
+        match self {
+            RepoAction::Pull => "scope-image-pull",
+            RepoAction::Push => "scope-image-push",
+            RepoAction::Delete => "scope-image-delete",
+        }
+    }
+}
+
+/// Who owns a namespace, as the repository rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceOwner {
+    /// A user's own namespace: only that user writes to it.
+    User { user_id: String },
+    /// An organization's: the caller's effective role there, if any.
+    Org { org_id: String, role: Option<Role> },
+}
+
+/// What the caller is to a repository (existing or about to be created by a push).
+#[derive(Debug, Clone)]
+pub struct RepoStanding {
+    /// `namespace/name`.
+    pub path: String,
+    pub owner: NamespaceOwner,
+    /// `None`: the repository does not exist yet (a push would create it).
+    pub is_private: Option<bool>,
+}
+
+/// Decides whether `principal` (or an anonymous caller) may `action` the repository.
+///
+/// | action   | public repo | user namespace | org owner/editor | org member | PAT at least  | OAT (TYPE_REPO resource matching the repo) |
+/// |----------|-------------|----------------|------------------|------------|---------------|--------------------------------------------|
+/// | `Pull`   | anyone      | its user       | yes              | public only| `repo:read` (`repo:public_read`: public only) | `scope-image-pull` |
+/// | `Push`   | —           | its user       | yes              | no         | `repo:write`  | `scope-image-push`; creating a repository also needs TYPE_ORG `scope-repository-create` |
+/// | `Delete` | —           | its user       | yes              | no         | `repo:admin`  | `scope-image-delete` |
+///
+/// Members get no private repository until teams grant repository access.
+pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action: RepoAction) -> bool {
+    let public = repo.is_private == Some(false);
+    if action == RepoAction::Pull && public {
+        return true;
+    }
+    let Some(principal) = principal else {
+        return false;
+    };
+    if let Credential::Oat { resources, .. } = &principal.credential {
+        let NamespaceOwner::Org { org_id, .. } = &repo.owner else {
+            return false;
+        };
+        if *org_id != principal.account_id {
+            return false;
+        }
+        let creating = repo.is_private.is_none();
+        if creating && !principal.oat_has_org_scope("scope-repository-create") {
+            return false;
+        }
+        return resources.iter().any(|r| {
+            r.kind == OatResourceType::Repo
+                && oat_path_matches(&r.path, &repo.path, public)
+                && r.scopes
+                    .iter()
+                    .any(|granted| oat_scope_includes(granted, action.oat_scope()))
+        });
+    }
+    let role_allows = match &repo.owner {
+        NamespaceOwner::User { user_id } => *user_id == principal.account_id,
+        NamespaceOwner::Org { role, .. } => role.is_some_and(|r| r >= Role::Editor),
+    };
+    if !role_allows {
+        return false;
+    }
+    match &principal.credential {
+        Credential::Pat { scope, .. } => *scope >= action.least_pat(),
+        _ => true,
+    }
+}
+
+/// Whether an OAT resource path (`org/repo`, `org/*`, `*/*/public`) covers `path`.
+fn oat_path_matches(pattern: &str, path: &str, public: bool) -> bool {
+    if pattern == "*/*/public" {
+        return public;
+    }
+    match pattern.strip_suffix("/*") {
+        Some(namespace) => path.split_once('/').is_some_and(|(ns, _)| ns == namespace),
+        None => pattern == path,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

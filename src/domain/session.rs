@@ -15,6 +15,7 @@ use super::error::{Error, Result};
 const ISSUER: &str = "wharf";
 const KIND_ACCESS: &str = "access";
 const KIND_SECOND_FACTOR: &str = "2fa";
+const KIND_REGISTRY: &str = "registry";
 
 /// Which credential a session was opened with; what is re-checked on every request.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -43,6 +44,27 @@ struct Claims {
     jti: String,
     iat: i64,
     exp: i64,
+    /// Registry tokens: what was granted, per repository (Docker's token format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access: Option<Vec<RegistryAccess>>,
+}
+
+/// One grant of a registry token: `{"type": "repository", "name": "ns/repo", "actions": […]}`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegistryAccess {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+/// A verified registry token's content.
+#[derive(Debug, Clone)]
+pub struct RegistrySession {
+    /// The account it was issued to and the credential used; `None` for anonymous.
+    pub session: Option<Session>,
+    pub access: Vec<RegistryAccess>,
+    pub expired: bool,
 }
 
 /// A verified access token's content.
@@ -102,6 +124,49 @@ impl SessionKeys {
             jti: uuid::Uuid::new_v4().to_string(),
             iat: now_secs,
             exp: now_secs + ttl_secs,
+            access: None,
+        })
+    }
+
+    /// A registry token granting `access`, for `session`'s account (or anonymous).
+    pub fn issue_registry(
+        &self,
+        session: Option<&Session>,
+        access: Vec<RegistryAccess>,
+        now_secs: i64,
+        ttl_secs: i64,
+    ) -> Result<String> {
+        self.sign(&Claims {
+            iss: ISSUER.into(),
+            sub: session.map(|s| s.user_id.clone()).unwrap_or_default(),
+            username: String::new(),
+            typ: KIND_REGISTRY.into(),
+            cred: session.map(|s| s.credential.clone()),
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now_secs,
+            exp: now_secs + ttl_secs,
+            access: Some(access),
+        })
+    }
+
+    /// Verifies a registry token's signature, issuer and kind. Expiry is reported rather
+    /// than refused: an upload in progress outlives its token (see the registry's upload
+    /// routes); everything else refuses an expired token.
+    pub fn verify_registry(&self, token: &str) -> Option<RegistrySession> {
+        let mut validation = self.validation.clone();
+        validation.validate_exp = false;
+        let claims = decode::<Claims>(token, &self.decoding, &validation).ok()?.claims;
+        if claims.typ != KIND_REGISTRY {
+            return None;
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Some(RegistrySession {
+            session: claims.cred.map(|credential| Session {
+                user_id: claims.sub,
+                credential,
+            }),
+            access: claims.access.unwrap_or_default(),
+            expired: claims.exp <= now,
         })
     }
 
@@ -132,6 +197,7 @@ impl SessionKeys {
             jti: challenge_id.into(),
             iat: now_secs,
             exp: now_secs + ttl_secs,
+            access: None,
         })
     }
 

@@ -1,0 +1,453 @@
+//! Rows of the registry: `repositories`, `blobs`, `repository_blobs`, `manifests`,
+//! `manifest_references`, `tags` and `uploads`. Everything the registry serves is looked up
+//! here, by index; storage is only read for blob bytes.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{conflict_on_unique, Store, StoreResult, Tx};
+
+#[derive(Debug, Clone)]
+pub struct RepositoryRow {
+    pub id: String,
+    pub namespace: String,
+    pub name: String,
+    pub is_private: bool,
+    pub description: String,
+    pub full_description: String,
+    pub immutable_tags: bool,
+    /// JSON array of patterns.
+    pub immutable_tags_rules: String,
+    pub pull_count: i64,
+    pub last_pulled_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadRow {
+    pub id: String,
+    pub repository_id: String,
+    pub account_id: String,
+    pub size: i64,
+    pub parts: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ManifestRow {
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    pub subject: Option<String>,
+    pub size: i64,
+    pub content: Vec<u8>,
+    pub annotations: String,
+}
+
+pub struct NewRepository<'a> {
+    pub id: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub is_private: bool,
+    pub created_by: &'a str,
+    pub now: i64,
+}
+
+pub struct NewManifest<'a> {
+    pub repository_id: &'a str,
+    pub digest: &'a str,
+    pub media_type: &'a str,
+    pub artifact_type: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub content: &'a [u8],
+    pub images: &'a str,
+    pub annotations: &'a str,
+    pub references: &'a [String],
+    pub now: i64,
+}
+
+const REPO_COLUMNS: &str = "id, namespace, name, is_private, description, full_description, immutable_tags, \
+     immutable_tags_rules, pull_count, last_pulled_at, created_by, created_at, updated_at";
+
+const MANIFEST_COLUMNS: &str =
+    "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.content, m.annotations";
+
+fn repo_from_row(row: &AnyRow) -> Result<RepositoryRow, sqlx::Error> {
+    Ok(RepositoryRow {
+        id: row.try_get("id")?,
+        namespace: row.try_get("namespace")?,
+        name: row.try_get("name")?,
+        is_private: row.try_get::<i64, _>("is_private")? != 0,
+        description: row.try_get("description")?,
+        full_description: row.try_get("full_description")?,
+        immutable_tags: row.try_get::<i64, _>("immutable_tags")? != 0,
+        immutable_tags_rules: row.try_get("immutable_tags_rules")?,
+        pull_count: row.try_get("pull_count")?,
+        last_pulled_at: row.try_get("last_pulled_at")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn upload_from_row(row: &AnyRow) -> Result<UploadRow, sqlx::Error> {
+    Ok(UploadRow {
+        id: row.try_get("id")?,
+        repository_id: row.try_get("repository_id")?,
+        account_id: row.try_get("account_id")?,
+        size: row.try_get("size")?,
+        parts: row.try_get("parts")?,
+    })
+}
+
+fn manifest_from_row(row: &AnyRow) -> Result<ManifestRow, sqlx::Error> {
+    Ok(ManifestRow {
+        digest: row.try_get("digest")?,
+        media_type: row.try_get("media_type")?,
+        artifact_type: row.try_get("artifact_type")?,
+        subject: row.try_get("subject")?,
+        size: row.try_get("size")?,
+        content: row.try_get("content")?,
+        annotations: row.try_get("annotations")?,
+    })
+}
+
+impl Store {
+    pub async fn repository(&self, namespace: &str, name: &str) -> StoreResult<Option<RepositoryRow>> {
+        let sql = format!("SELECT {REPO_COLUMNS} FROM repositories WHERE namespace = $1 AND name = $2");
+        let row = sqlx::query(&sql)
+            .bind(namespace)
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(repo_from_row).transpose()?)
+    }
+
+    pub async fn insert_repository(&self, tx: &mut Tx, repo: &NewRepository<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO repositories (id, namespace, name, is_private, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(repo.id)
+        .bind(repo.namespace)
+        .bind(repo.name)
+        .bind(i32::from(repo.is_private))
+        .bind(repo.created_by)
+        .bind(repo.now)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, "repository already exists"))?;
+        Ok(())
+    }
+
+    /// Records a committed blob (once) and links it to a repository.
+    pub async fn link_blob(
+        &self,
+        tx: &mut Tx,
+        repository_id: &str,
+        digest: &str,
+        size: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
+            .bind(digest)
+            .bind(size)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The size of a blob linked to the repository; `None` when it is not linked there.
+    pub async fn repository_blob(&self, repository_id: &str, digest: &str) -> StoreResult<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+             WHERE rb.repository_id = $1 AND rb.digest = $2",
+        )
+        .bind(repository_id)
+        .bind(digest)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(|r| r.try_get("size")).transpose()?)
+    }
+
+    /// Unlinks a blob from a repository; false when it was not linked.
+    pub async fn unlink_blob(&self, tx: &mut Tx, repository_id: &str, digest: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Which of `digests` are not linked to the repository.
+    pub async fn missing_blobs(&self, repository_id: &str, digests: &[String]) -> StoreResult<Vec<String>> {
+        let mut missing = Vec::new();
+        for digest in digests {
+            if self.repository_blob(repository_id, digest).await?.is_none() {
+                missing.push(digest.clone());
+            }
+        }
+        Ok(missing)
+    }
+
+    pub async fn insert_upload(
+        &self,
+        id: &str,
+        repository_id: &str,
+        account_id: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO uploads (id, repository_id, account_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(id)
+        .bind(repository_id)
+        .bind(account_id)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn upload(&self, id: &str) -> StoreResult<Option<UploadRow>> {
+        let row = sqlx::query("SELECT id, repository_id, account_id, size, parts FROM uploads WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(upload_from_row).transpose()?)
+    }
+
+    /// Records one more part of `added` bytes, if the upload is still at `size` bytes and
+    /// `parts` parts (a compare-and-swap: two writers to one upload cannot both succeed).
+    pub async fn append_upload_part(
+        &self,
+        id: &str,
+        size: i64,
+        parts: i64,
+        added: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET size = size + $1, parts = parts + 1, updated_at = $2 \
+             WHERE id = $3 AND size = $4 AND parts = $5",
+        )
+        .bind(added)
+        .bind(now)
+        .bind(id)
+        .bind(size)
+        .bind(parts)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends an upload session; false when it was already gone.
+    pub async fn delete_upload(&self, tx: &mut Tx, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM uploads WHERE id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a manifest (once per repository and digest) with the digests it references.
+    pub async fn insert_manifest(&self, tx: &mut Tx, manifest: &NewManifest<'_>) -> StoreResult<()> {
+        let done = sqlx::query(
+            "INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, size, content, \
+             images, annotations, pushed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (repository_id, digest) DO NOTHING",
+        )
+        .bind(manifest.repository_id)
+        .bind(manifest.digest)
+        .bind(manifest.media_type)
+        .bind(manifest.artifact_type)
+        .bind(manifest.subject)
+        .bind(manifest.content.len() as i64)
+        .bind(manifest.content.to_vec())
+        .bind(manifest.images)
+        .bind(manifest.annotations)
+        .bind(manifest.now)
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(());
+        }
+        for digest in manifest.references {
+            sqlx::query(
+                "INSERT INTO manifest_references (repository_id, manifest_digest, digest) VALUES ($1, $2, $3) \
+                 ON CONFLICT (repository_id, manifest_digest, digest) DO NOTHING",
+            )
+            .bind(manifest.repository_id)
+            .bind(manifest.digest)
+            .bind(digest)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn manifest(&self, repository_id: &str, digest: &str) -> StoreResult<Option<ManifestRow>> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.digest = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(repository_id)
+            .bind(digest)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(manifest_from_row).transpose()?)
+    }
+
+    pub async fn manifest_by_tag(&self, repository_id: &str, tag: &str) -> StoreResult<Option<ManifestRow>> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} FROM tags t JOIN manifests m \
+             ON m.repository_id = t.repository_id AND m.digest = t.digest \
+             WHERE t.repository_id = $1 AND t.name = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(repository_id)
+            .bind(tag)
+            .fetch_optional(self.reader())
+            .await?;
+        Ok(row.as_ref().map(manifest_from_row).transpose()?)
+    }
+
+    /// Manifests whose subject is `subject`, optionally of one artifact type.
+    pub async fn referrers(
+        &self,
+        repository_id: &str,
+        subject: &str,
+        artifact_type: Option<&str>,
+    ) -> StoreResult<Vec<ManifestRow>> {
+        let sql = format!(
+            "SELECT {MANIFEST_COLUMNS} FROM manifests m WHERE m.repository_id = $1 AND m.subject = $2 \
+             AND ($3 IS NULL OR m.artifact_type = $3) ORDER BY m.digest"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(repository_id)
+            .bind(subject)
+            .bind(artifact_type)
+            .fetch_all(self.reader())
+            .await?;
+        Ok(rows.iter().map(manifest_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The digest tag `name` points at, read inside `tx`.
+    pub async fn tag_digest(
+        &self,
+        tx: &mut Tx,
+        repository_id: &str,
+        name: &str,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT digest FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository_id)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.map(|r| r.try_get("digest")).transpose()?)
+    }
+
+    /// Points tag `name` at `digest`, creating it or moving it.
+    pub async fn set_tag(
+        &self,
+        tx: &mut Tx,
+        repository_id: &str,
+        name: &str,
+        digest: &str,
+        pushed_by: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tags (repository_id, name, digest, pushed_at, pushed_by) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, \
+             pushed_at = excluded.pushed_at, pushed_by = excluded.pushed_by",
+        )
+        .bind(repository_id)
+        .bind(name)
+        .bind(digest)
+        .bind(now)
+        .bind(pushed_by)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE repositories SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(repository_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` tag names after `last`, in lexical order.
+    pub async fn tag_names(
+        &self,
+        repository_id: &str,
+        last: Option<&str>,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT name FROM tags WHERE repository_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3",
+        )
+        .bind(repository_id)
+        .bind(last)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+    }
+
+    /// The tags pointing at `digest`, read inside `tx`.
+    pub async fn tags_of(&self, tx: &mut Tx, repository_id: &str, digest: &str) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT name FROM tags WHERE repository_id = $1 AND digest = $2 ORDER BY name")
+                .bind(repository_id)
+                .bind(digest)
+                .fetch_all(&mut **tx)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+    }
+
+    /// Deletes a manifest and the tags pointing at it; false when there was none.
+    pub async fn delete_manifest(&self, tx: &mut Tx, repository_id: &str, digest: &str) -> StoreResult<bool> {
+        sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND digest = $2")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut **tx)
+            .await?;
+        let done = sqlx::query("DELETE FROM manifests WHERE repository_id = $1 AND digest = $2")
+            .bind(repository_id)
+            .bind(digest)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records a pull of the repository (and of a tag, when pulled by tag).
+    pub async fn record_pull(&self, repository_id: &str, tag: Option<&str>, now: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE repositories SET pull_count = pull_count + 1, last_pulled_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(repository_id)
+            .execute(self.writer())
+            .await?;
+        if let Some(tag) = tag {
+            sqlx::query("UPDATE tags SET last_pulled_at = $1 WHERE repository_id = $2 AND name = $3")
+                .bind(now)
+                .bind(repository_id)
+                .bind(tag)
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(())
+    }
+}
