@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::blobs::BlobStorage;
 use crate::config::Settings;
+use crate::domain::registry::UploadHashes;
 use crate::domain::secrets;
 use crate::domain::session::SessionKeys;
 use crate::ratelimit::RateLimiter;
@@ -25,6 +26,8 @@ pub struct Inner {
     pub login_failures: RateLimiter,
     /// Requests per client address (the `X-RateLimit-*` headers).
     pub requests: RateLimiter,
+    /// Running digests of this instance's uploads in progress.
+    pub upload_hashes: UploadHashes,
 }
 
 impl std::ops::Deref for App {
@@ -58,6 +61,7 @@ impl App {
                 settings,
                 login_failures,
                 requests,
+                upload_hashes: UploadHashes::default(),
             }),
         })
     }

@@ -236,10 +236,15 @@ impl BlobStorage {
     /// Deletes what is left of an upload (best effort: leftovers are garbage, never data).
     pub async fn discard_upload(&self, upload_id: &str, parts: i64) {
         for part in 0..parts {
-            if let Err(e) = self.objects.delete(&Self::part_key(upload_id, part)).await {
-                if !matches!(e, object_store::Error::NotFound { .. }) {
-                    tracing::warn!(upload_id, part, error = %e, "cannot delete upload part");
-                }
+            self.discard_part(upload_id, part).await;
+        }
+    }
+
+    /// Deletes one part of an upload (best effort).
+    pub async fn discard_part(&self, upload_id: &str, part: i64) {
+        if let Err(e) = self.objects.delete(&Self::part_key(upload_id, part)).await {
+            if !matches!(e, object_store::Error::NotFound { .. }) {
+                tracing::warn!(upload_id, part, error = %e, "cannot delete upload part");
             }
         }
     }

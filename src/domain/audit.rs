@@ -56,6 +56,9 @@ actions! {
     ORG_ACCESS_TOKEN_CREATE = ("org", "access_token.create", "Access token created", "Activities related to the creation of an organization access token");
     ORG_ACCESS_TOKEN_UPDATE = ("org", "access_token.update", "Access token updated", "Activities related to the modification of an organization access token");
     ORG_ACCESS_TOKEN_DELETE = ("org", "access_token.delete", "Access token deleted", "Activities related to the deletion of an organization access token");
+    REPO_CREATE = ("repo", "create", "Repository Created", "Activities related to the creation of a repository");
+    REPO_TAG_PUSH = ("repo", "tag.push", "Tag Pushed", "Activities related to the tags pushed");
+    REPO_TAG_DELETE = ("repo", "tag.delete", "Tag Deleted", "Activities related to the tags deleted");
     // Extensions: Docker Hub records no event when an invite is answered or cancelled.
     ORG_MEMBER_INVITE_ACCEPT = ("org", "member.invite.accept", "Org Member Invite Accepted", "Activities related to an invitee accepting an invite to the organization");
     ORG_MEMBER_INVITE_CANCEL = ("org", "member.invite.cancel", "Org Member Invite Cancelled", "Activities related to the cancellation of an invite to the organization");

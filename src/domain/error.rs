@@ -32,9 +32,52 @@ pub enum Error {
     /// `/v2/users/2fa-login` with this single-use token.
     #[error("Require secondary authentication on MFA enabled account")]
     SecondFactorRequired { login_2fa_token: String },
+    /// A registry failure with the error code the OCI Distribution spec names for it.
+    #[error("{message}")]
+    Registry { code: RegistryCode, message: String },
     /// A failure that is not the caller's fault. Logged; the caller sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The error codes of the OCI Distribution spec (plus Docker's `TOOMANYREQUESTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryCode {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    RangeInvalid,
+}
+
+impl RegistryCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegistryCode::BlobUnknown => "BLOB_UNKNOWN",
+            RegistryCode::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
+            RegistryCode::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            RegistryCode::DigestInvalid => "DIGEST_INVALID",
+            RegistryCode::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            RegistryCode::ManifestInvalid => "MANIFEST_INVALID",
+            RegistryCode::ManifestUnknown => "MANIFEST_UNKNOWN",
+            RegistryCode::NameInvalid => "NAME_INVALID",
+            RegistryCode::NameUnknown => "NAME_UNKNOWN",
+            RegistryCode::SizeInvalid => "SIZE_INVALID",
+            RegistryCode::Unauthorized => "UNAUTHORIZED",
+            RegistryCode::Denied => "DENIED",
+            RegistryCode::Unsupported => "UNSUPPORTED",
+            RegistryCode::RangeInvalid => "BLOB_UPLOAD_INVALID",
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -51,6 +94,12 @@ impl Error {
     }
     pub fn not_found(msg: impl Into<String>) -> Self {
         Error::NotFound(msg.into())
+    }
+    pub fn registry(code: RegistryCode, msg: impl Into<String>) -> Self {
+        Error::Registry {
+            code,
+            message: msg.into(),
+        }
     }
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         Error::Internal(msg.to_string())

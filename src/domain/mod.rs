@@ -8,12 +8,14 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod invites;
+pub mod manifests;
 pub mod org_tokens;
 pub mod orgs;
 pub mod policy;
+pub mod registry;
 pub mod secrets;
 pub mod session;
 pub mod teams;
 pub mod totp;
 
-pub use error::{Error, Result};
+pub use error::{Error, RegistryCode, Result};

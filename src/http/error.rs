@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::domain::Error;
+use crate::domain::{Error, RegistryCode};
 
 /// An API surface: how its errors look on the wire.
 pub trait Surface: Send + Sync + 'static {
@@ -50,6 +50,27 @@ impl Surface for Login {
     }
 }
 
+/// The registry (OCI Distribution): `{"errors": [{"code", "message", "detail"}]}`.
+pub struct Oci;
+
+impl Surface for Oci {
+    fn render(status: StatusCode, error: &Error) -> Response {
+        let code = match error {
+            Error::Registry { code, .. } => code.as_str(),
+            Error::Unauthorized(_) | Error::SecondFactorRequired { .. } => "UNAUTHORIZED",
+            Error::Forbidden(_) | Error::Conflict(_) => "DENIED",
+            Error::NotFound(_) => "NAME_UNKNOWN",
+            Error::PayloadTooLarge(_) => "SIZE_INVALID",
+            Error::RateLimited { .. } => "TOOMANYREQUESTS",
+            Error::BadRequest(_) | Error::MethodNotAllowed => "UNSUPPORTED",
+            Error::Internal(_) => "UNKNOWN",
+        };
+        let message = public_message(status, error);
+        let body = json!({"errors": [{"code": code, "message": message, "detail": null}]});
+        (status, Json(body)).into_response()
+    }
+}
+
 /// A domain error on its way out through surface `S`.
 pub struct ApiError<S: Surface>(pub Error, PhantomData<S>);
 
@@ -67,6 +88,7 @@ impl<S: Surface> ApiError<S> {
 
 pub type HubResult<T> = Result<T, ApiError<Hub>>;
 pub type LoginResult<T> = Result<T, ApiError<Login>>;
+pub type OciResult<T> = Result<T, ApiError<Oci>>;
 
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
@@ -79,6 +101,17 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Registry { code, .. } => match code {
+            RegistryCode::BlobUnknown
+            | RegistryCode::BlobUploadUnknown
+            | RegistryCode::ManifestUnknown
+            | RegistryCode::NameUnknown => StatusCode::NOT_FOUND,
+            RegistryCode::Unauthorized => StatusCode::UNAUTHORIZED,
+            RegistryCode::Denied => StatusCode::FORBIDDEN,
+            RegistryCode::Unsupported => StatusCode::METHOD_NOT_ALLOWED,
+            RegistryCode::RangeInvalid => StatusCode::RANGE_NOT_SATISFIABLE,
+            _ => StatusCode::BAD_REQUEST,
+        },
     }
 }
 

@@ -10,6 +10,7 @@ pub mod hub;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .route("/v2/openapi.json", get(openapi::document))
         .route("/healthz", get(healthz))
+        .merge(registry::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -418,6 +418,16 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
     }
 
+    /// Deletes one tag; false when there was none.
+    pub async fn delete_tag(&self, tx: &mut Tx, repository_id: &str, name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND name = $2")
+            .bind(repository_id)
+            .bind(name)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Deletes a manifest and the tags pointing at it; false when there was none.
     pub async fn delete_manifest(&self, tx: &mut Tx, repository_id: &str, digest: &str) -> StoreResult<bool> {
         sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND digest = $2")

@@ -1,0 +1,355 @@
+//! Manifests and tags: push (validated with `oci-spec`, every referenced blob present),
+//! pull by tag or digest, delete, tag listing and the referrers API.
+
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use serde_json::json;
+
+use super::audit::{self, Actor, Event};
+use super::error::{Error, RegistryCode, Result};
+use super::policy::{Principal, RepoAction};
+use super::registry::{parse_digest, valid_tag, RepoName};
+use crate::app::App;
+use crate::blobs::{Algorithm, Digest};
+use crate::store::{now_micros, ManifestRow, NewManifest};
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// What a manifest reference names.
+pub enum Reference {
+    Tag(String),
+    Digest(Digest),
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Reference> {
+        if text.contains(':') {
+            return Ok(Reference::Digest(parse_digest(text)?));
+        }
+        if valid_tag(text) {
+            Ok(Reference::Tag(text.to_string()))
+        } else {
+            Err(Error::registry(
+                RegistryCode::ManifestInvalid,
+                format!("invalid tag {text:?}"),
+            ))
+        }
+    }
+}
+
+/// A manifest just stored.
+pub struct PushedManifest {
+    pub digest: Digest,
+    /// The digest of its `subject`, for the `OCI-Subject` header.
+    pub subject: Option<String>,
+}
+
+/// What a pushed manifest is, read from its content.
+struct Parsed {
+    media_type: String,
+    artifact_type: Option<String>,
+    subject: Option<String>,
+    /// Blobs that must be in the repository.
+    blobs: Vec<String>,
+    /// Manifests that must be in the repository (an index's children).
+    manifests: Vec<String>,
+    annotations: serde_json::Value,
+}
+
+fn invalid(msg: impl Into<String>) -> Error {
+    Error::registry(RegistryCode::ManifestInvalid, msg)
+}
+
+fn digest_of(descriptor: &Descriptor) -> String {
+    descriptor.digest().to_string()
+}
+
+/// Parses `content` as the manifest kind its media type names. The media type comes from
+/// the `mediaType` field or, failing that, the request's `Content-Type`; when both are
+/// present they must agree.
+fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> {
+    let value: serde_json::Value =
+        serde_json::from_slice(content).map_err(|e| invalid(format!("manifest is not JSON: {e}")))?;
+    let declared = value.get("mediaType").and_then(|v| v.as_str());
+    let content_type = content_type
+        .map(|c| c.split(';').next().unwrap_or(c).trim())
+        .filter(|c| !c.is_empty());
+    let media_type = match (declared, content_type) {
+        (Some(declared), Some(header)) if declared != header => {
+            return Err(invalid(format!(
+                "mediaType {declared:?} does not match Content-Type {header:?}"
+            )))
+        }
+        (Some(media_type), _) | (None, Some(media_type)) => media_type.to_string(),
+        (None, None) => return Err(invalid("manifest has no media type")),
+    };
+    let annotations = value.get("annotations").cloned().unwrap_or_else(|| json!({}));
+    match media_type.as_str() {
+        OCI_MANIFEST | DOCKER_MANIFEST => {
+            let manifest: ImageManifest = serde_json::from_slice(content)
+                .map_err(|e| invalid(format!("invalid image manifest: {e}")))?;
+            let mut blobs = vec![digest_of(manifest.config())];
+            blobs.extend(manifest.layers().iter().map(digest_of));
+            let artifact_type = manifest
+                .artifact_type()
+                .as_ref()
+                .map(|t| t.to_string())
+                .or_else(|| Some(manifest.config().media_type().to_string()));
+            Ok(Parsed {
+                media_type,
+                artifact_type,
+                subject: manifest.subject().as_ref().map(digest_of),
+                blobs,
+                manifests: Vec::new(),
+                annotations,
+            })
+        }
+        OCI_INDEX | DOCKER_MANIFEST_LIST => {
+            let index: ImageIndex =
+                serde_json::from_slice(content).map_err(|e| invalid(format!("invalid image index: {e}")))?;
+            Ok(Parsed {
+                media_type,
+                artifact_type: index.artifact_type().as_ref().map(|t| t.to_string()),
+                subject: index.subject().as_ref().map(digest_of),
+                blobs: Vec::new(),
+                manifests: index.manifests().iter().map(digest_of).collect(),
+                annotations,
+            })
+        }
+        other => Err(invalid(format!("unsupported manifest media type {other:?}"))),
+    }
+}
+
+impl App {
+    /// `PUT …/manifests/<reference>`.
+    pub async fn put_manifest(
+        &self,
+        principal: &Principal,
+        name: &RepoName,
+        reference: &str,
+        content_type: Option<&str>,
+        content: &[u8],
+    ) -> Result<PushedManifest> {
+        let reference = Reference::parse(reference)?;
+        let target = self
+            .registry_access(Some(principal), name, RepoAction::Push)
+            .await?;
+        if content.len() > self.settings.max_manifest_size {
+            return Err(Error::PayloadTooLarge(format!(
+                "manifests may be at most {} bytes",
+                self.settings.max_manifest_size
+            )));
+        }
+        let algorithm = match &reference {
+            Reference::Digest(d) => d.algorithm(),
+            Reference::Tag(_) => Algorithm::Sha256,
+        };
+        let digest = Digest::of(algorithm, content);
+        if let Reference::Digest(expected) = &reference {
+            if *expected != digest {
+                return Err(Error::registry(
+                    RegistryCode::DigestInvalid,
+                    format!("manifest digest {digest} does not match {expected}"),
+                ));
+            }
+        }
+        let parsed = parse_manifest(content, content_type)?;
+        let repo = self.push_repository(principal, &target).await?;
+        let mut missing = self.store.missing_blobs(&repo.id, &parsed.blobs).await?;
+        for child in &parsed.manifests {
+            if self.store.manifest(&repo.id, child).await?.is_none() {
+                missing.push(child.clone());
+            }
+        }
+        if let Some(first) = missing.first() {
+            return Err(Error::registry(
+                RegistryCode::ManifestBlobUnknown,
+                format!("manifest references {first}, which is not in the repository"),
+            ));
+        }
+        let digest_text = digest.to_string();
+        let mut references = parsed.blobs.clone();
+        references.extend(parsed.manifests.iter().cloned());
+        let annotations = parsed.annotations.to_string();
+        let now = now_micros();
+        let manifest = NewManifest {
+            repository_id: &repo.id,
+            digest: &digest_text,
+            media_type: &parsed.media_type,
+            artifact_type: parsed.artifact_type.as_deref(),
+            subject: parsed.subject.as_deref(),
+            content,
+            images: "[]",
+            annotations: &annotations,
+            references: &references,
+            now,
+        };
+        let mut tx = self.store.begin().await?;
+        self.store.insert_manifest(&mut tx, &manifest).await?;
+        match &reference {
+            Reference::Tag(tag) => {
+                self.store
+                    .set_tag(&mut tx, &repo.id, tag, &digest_text, &principal.account_name, now)
+                    .await?;
+                let event = Event::new(audit::REPO_TAG_PUSH, &name.namespace, &name.path())
+                    .with("tag", tag.as_str())
+                    .with("digest", digest_text.as_str());
+                self.commit_audited(tx, &Actor::of(principal), event).await?;
+            }
+            Reference::Digest(_) => crate::store::commit(tx).await?,
+        }
+        Ok(PushedManifest {
+            digest,
+            subject: parsed.subject,
+        })
+    }
+
+    /// `GET`/`HEAD …/manifests/<reference>`. A `GET` counts as a pull.
+    pub async fn get_manifest(
+        &self,
+        principal: Option<&Principal>,
+        name: &RepoName,
+        reference: &str,
+        count_pull: bool,
+    ) -> Result<ManifestRow> {
+        let reference = Reference::parse(reference)?;
+        let target = self.registry_access(principal, name, RepoAction::Pull).await?;
+        let repo = target
+            .repo
+            .as_ref()
+            .ok_or_else(|| manifest_unknown(reference_text(&reference)))?;
+        let (manifest, tag) = match &reference {
+            Reference::Tag(tag) => (
+                self.store.manifest_by_tag(&repo.id, tag).await?,
+                Some(tag.as_str()),
+            ),
+            Reference::Digest(digest) => (self.store.manifest(&repo.id, &digest.to_string()).await?, None),
+        };
+        let manifest = manifest.ok_or_else(|| manifest_unknown(reference_text(&reference)))?;
+        if count_pull {
+            self.store.record_pull(&repo.id, tag, now_micros()).await?;
+        }
+        Ok(manifest)
+    }
+
+    /// `DELETE …/manifests/<reference>`: by digest, the manifest and every tag on it; by
+    /// tag, that tag only.
+    pub async fn delete_manifest(
+        &self,
+        principal: &Principal,
+        name: &RepoName,
+        reference: &str,
+    ) -> Result<()> {
+        let reference = Reference::parse(reference)?;
+        let target = self
+            .registry_access(Some(principal), name, RepoAction::Delete)
+            .await?;
+        let repo = target
+            .repo
+            .as_ref()
+            .ok_or_else(|| manifest_unknown(reference_text(&reference)))?;
+        let mut tx = self.store.begin().await?;
+        let (digest, tags) = match &reference {
+            Reference::Digest(digest) => {
+                let digest = digest.to_string();
+                let tags = self.store.tags_of(&mut tx, &repo.id, &digest).await?;
+                if !self.store.delete_manifest(&mut tx, &repo.id, &digest).await? {
+                    return Err(manifest_unknown(digest));
+                }
+                (digest, tags)
+            }
+            Reference::Tag(tag) => {
+                let digest = self
+                    .store
+                    .tag_digest(&mut tx, &repo.id, tag)
+                    .await?
+                    .ok_or_else(|| manifest_unknown(tag.clone()))?;
+                self.store.delete_tag(&mut tx, &repo.id, tag).await?;
+                (digest, vec![tag.clone()])
+            }
+        };
+        let actor = Actor::of(principal);
+        for tag in &tags {
+            let event = Event::new(audit::REPO_TAG_DELETE, &name.namespace, &name.path())
+                .with("tag", tag.as_str())
+                .with("digest", digest.as_str());
+            audit::record(&self.store, &mut tx, &actor, event).await?;
+        }
+        crate::store::commit(tx).await?;
+        Ok(())
+    }
+
+    /// `GET …/tags/list`: up to `n` tags after `last`, in lexical order.
+    pub async fn list_tags(
+        &self,
+        principal: Option<&Principal>,
+        name: &RepoName,
+        n: Option<u64>,
+        last: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let target = self.registry_access(principal, name, RepoAction::Pull).await?;
+        let repo = target
+            .repo
+            .as_ref()
+            .ok_or_else(|| Error::not_found("repository not found"))?;
+        let limit = n.unwrap_or(1000).min(10_000) as i64;
+        Ok(self.store.tag_names(&repo.id, last, limit).await?)
+    }
+
+    /// `GET …/referrers/<digest>`: an image index of the manifests whose subject is
+    /// `digest`, optionally of one artifact type.
+    pub async fn referrers(
+        &self,
+        principal: Option<&Principal>,
+        name: &RepoName,
+        digest: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<serde_json::Value> {
+        let digest = parse_digest(digest)?;
+        let target = self.registry_access(principal, name, RepoAction::Pull).await?;
+        let repo = target
+            .repo
+            .as_ref()
+            .ok_or_else(|| Error::not_found("repository not found"))?;
+        let rows = self
+            .store
+            .referrers(&repo.id, &digest.to_string(), artifact_type)
+            .await?;
+        let manifests: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|row| {
+                let annotations: serde_json::Value =
+                    serde_json::from_str(&row.annotations).unwrap_or_else(|_| json!({}));
+                let mut descriptor = json!({
+                    "mediaType": row.media_type,
+                    "digest": row.digest,
+                    "size": row.size,
+                });
+                if let Some(artifact_type) = &row.artifact_type {
+                    descriptor["artifactType"] = json!(artifact_type);
+                }
+                if annotations.as_object().is_some_and(|a| !a.is_empty()) {
+                    descriptor["annotations"] = annotations;
+                }
+                descriptor
+            })
+            .collect();
+        Ok(json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}))
+    }
+}
+
+fn reference_text(reference: &Reference) -> String {
+    match reference {
+        Reference::Tag(tag) => tag.clone(),
+        Reference::Digest(digest) => digest.to_string(),
+    }
+}
+
+fn manifest_unknown(reference: String) -> Error {
+    Error::registry(
+        RegistryCode::ManifestUnknown,
+        format!("manifest {reference} not found"),
+    )
+}
