@@ -1,5 +1,8 @@
-//! The per-client request limit: `X-RateLimit-Limit`, `-Remaining` and `-Reset` on every
-//! response, 429 with `Retry-After` past the limit.
+//! The per-client request limit of the Hub API: `X-RateLimit-Limit`, `-Remaining` and
+//! `-Reset` on every response, 429 with `Retry-After` past the limit.
+//!
+//! Registry traffic is not counted: one `docker pull` is dozens of requests, and CI machines
+//! behind one address pull all day; limiting it belongs to a reverse proxy if anywhere.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderValue;
@@ -13,7 +16,7 @@ use crate::domain::Error;
 use crate::ratelimit::Quota;
 
 pub async fn limit_requests(State(app): State<App>, request: Request, next: Next) -> Response {
-    if !app.requests.enabled() {
+    if !app.requests.enabled() || super::registry::is_registry_path(request.uri().path()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();

@@ -145,6 +145,17 @@ impl IntoResponse for Rejection {
     }
 }
 
+/// Whether `path` is served by the registry (the base, the token endpoint, or a
+/// repository endpoint) rather than the Hub API.
+pub fn is_registry_path(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path == "/v2"
+        || path == "/token"
+        || path
+            .strip_prefix("/v2/")
+            .is_some_and(|rest| parse(rest).is_some())
+}
+
 /// An error response in the OCI format.
 pub fn oci_error(error: Error) -> Response {
     ApiError::<Oci>::new(error).into_response()
