@@ -59,6 +59,7 @@ actions! {
     REPO_CREATE = ("repo", "create", "Repository Created", "Activities related to the creation of a repository");
     REPO_TAG_PUSH = ("repo", "tag.push", "Tag Pushed", "Activities related to the tags pushed");
     REPO_TAG_DELETE = ("repo", "tag.delete", "Tag Deleted", "Activities related to the tags deleted");
+    REPO_IMMUTABLE_TAGS_UPDATED = ("repo", "immutable.tags.updated", "Tag immutability updated", "Activities related to the immutable tags settings of a repository being updated");
     // Extensions: Docker Hub records no event when an invite is answered or cancelled.
     ORG_MEMBER_INVITE_ACCEPT = ("org", "member.invite.accept", "Org Member Invite Accepted", "Activities related to an invitee accepting an invite to the organization");
     ORG_MEMBER_INVITE_CANCEL = ("org", "member.invite.cancel", "Org Member Invite Cancelled", "Activities related to the cancellation of an invite to the organization");

@@ -156,13 +156,21 @@ impl App {
             }
         }
         let parsed = parse_manifest(content, content_type)?;
-        let repo = self.push_repository(principal, &target).await?;
-        let mut missing = self.store.missing_blobs(&repo.id, &parsed.blobs).await?;
-        for child in &parsed.manifests {
-            if self.store.manifest(&repo.id, child).await?.is_none() {
-                missing.push(child.clone());
+        // Checked before the repository is created, so that a refused first push leaves
+        // nothing behind; in a repository that does not exist yet, everything is missing.
+        let mut missing = Vec::new();
+        match &target.repo {
+            Some(repo) => {
+                missing = self.store.missing_blobs(&repo.id, &parsed.blobs).await?;
+                for child in &parsed.manifests {
+                    if self.store.manifest(&repo.id, child).await?.is_none() {
+                        missing.push(child.clone());
+                    }
+                }
             }
+            None => missing.extend(parsed.blobs.iter().chain(&parsed.manifests).cloned()),
         }
+        let repo = self.push_repository(principal, &target).await?;
         if let Some(first) = missing.first() {
             return Err(Error::registry(
                 RegistryCode::ManifestBlobUnknown,
@@ -190,6 +198,8 @@ impl App {
         self.store.insert_manifest(&mut tx, &manifest).await?;
         match &reference {
             Reference::Tag(tag) => {
+                self.check_tag_change(&mut tx, &repo, tag, Some(&digest_text))
+                    .await?;
                 self.store
                     .set_tag(&mut tx, &repo.id, tag, &digest_text, &principal.account_name, now)
                     .await?;
@@ -251,10 +261,14 @@ impl App {
             .as_ref()
             .ok_or_else(|| manifest_unknown(reference_text(&reference)))?;
         let mut tx = self.store.begin().await?;
+        // Immutable tags are checked before anything is deleted.
         let (digest, tags) = match &reference {
             Reference::Digest(digest) => {
                 let digest = digest.to_string();
                 let tags = self.store.tags_of(&mut tx, &repo.id, &digest).await?;
+                for tag in &tags {
+                    self.check_tag_change(&mut tx, repo, tag, None).await?;
+                }
                 if !self.store.delete_manifest(&mut tx, &repo.id, &digest).await? {
                     return Err(manifest_unknown(digest));
                 }
@@ -266,6 +280,7 @@ impl App {
                     .tag_digest(&mut tx, &repo.id, tag)
                     .await?
                     .ok_or_else(|| manifest_unknown(tag.clone()))?;
+                self.check_tag_change(&mut tx, repo, tag, None).await?;
                 self.store.delete_tag(&mut tx, &repo.id, tag).await?;
                 (digest, vec![tag.clone()])
             }

@@ -13,6 +13,7 @@ pub mod org_tokens;
 pub mod orgs;
 pub mod policy;
 pub mod registry;
+pub mod repositories;
 pub mod secrets;
 pub mod session;
 pub mod teams;

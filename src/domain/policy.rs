@@ -473,6 +473,8 @@ pub enum RepoAction {
     Pull,
     Push,
     Delete,
+    /// Change the repository's settings (immutable tags, …).
+    Admin,
 }
 
 impl RepoAction {
@@ -481,6 +483,7 @@ impl RepoAction {
             RepoAction::Pull => "pull",
             RepoAction::Push => "push",
             RepoAction::Delete => "delete",
+            RepoAction::Admin => "admin",
         }
     }
 
@@ -489,7 +492,7 @@ impl RepoAction {
         match self {
             RepoAction::Pull => RepoScope::Read,
             RepoAction::Push => RepoScope::Write,
-            RepoAction::Delete => RepoScope::Admin,
+            RepoAction::Delete | RepoAction::Admin => RepoScope::Admin,
         }
     }
 
@@ -499,6 +502,7 @@ impl RepoAction {
             RepoAction::Pull => "scope-image-pull",
             RepoAction::Push => "scope-image-push",
             RepoAction::Delete => "scope-image-delete",
+            RepoAction::Admin => "scope-repository-settings-admin",
         }
     }
 }
@@ -529,6 +533,7 @@ pub struct RepoStanding {
 /// | `Pull`   | anyone      | its user       | yes              | public only| `repo:read` (`repo:public_read`: public only) | `scope-image-pull` |
 /// | `Push`   | —           | its user       | yes              | no         | `repo:write`  | `scope-image-push`; creating a repository also needs TYPE_ORG `scope-repository-create` |
 /// | `Delete` | —           | its user       | yes              | no         | `repo:admin`  | `scope-image-delete` |
+/// | `Admin`  | —           | its user       | yes              | no         | `repo:admin`  | `scope-repository-settings-admin` |
 ///
 /// Members get no private repository until teams grant repository access.
 pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action: RepoAction) -> bool {
@@ -546,7 +551,8 @@ pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action
         if *org_id != principal.account_id {
             return false;
         }
-        let creating = repo.is_private.is_none();
+        // Only a push creates a repository; pulling one that does not exist is a 404.
+        let creating = repo.is_private.is_none() && action == RepoAction::Push;
         if creating && !principal.oat_has_org_scope("scope-repository-create") {
             return false;
         }
@@ -568,6 +574,36 @@ pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action
     match &principal.credential {
         Credential::Pat { scope, .. } => *scope >= action.least_pat(),
         _ => true,
+    }
+}
+
+/// A repository's immutable-tag settings, with its rules compiled.
+#[derive(Debug, Clone, Default)]
+pub struct TagImmutability {
+    pub enabled: bool,
+    /// Each rule matches whole tag names.
+    pub rules: Vec<regex::Regex>,
+}
+
+impl TagImmutability {
+    /// Whether `tag` is immutable: the setting is on and a rule matches the whole name.
+    pub fn covers(&self, tag: &str) -> bool {
+        self.enabled && self.rules.iter().any(|rule| rule.is_match(tag))
+    }
+}
+
+/// Whether tag `tag`, now at `current` (or new), may be moved to `new` (or, with `None`,
+/// deleted). An immutable tag is set once: re-pushing the same digest is fine, moving or
+/// deleting it is not. Every path that changes a tag asks this.
+pub fn tag_change_allowed(
+    immutability: &TagImmutability,
+    tag: &str,
+    current: Option<&str>,
+    new: Option<&str>,
+) -> bool {
+    match current {
+        None => true,
+        Some(current) => !immutability.covers(tag) || new == Some(current),
     }
 }
 

@@ -141,6 +141,23 @@ impl Store {
         Ok(())
     }
 
+    pub async fn set_immutable_tags(
+        &self,
+        tx: &mut Tx,
+        repository_id: &str,
+        enabled: bool,
+        rules_json: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE repositories SET immutable_tags = $1, immutable_tags_rules = $2, updated_at = $3 WHERE id = $4")
+            .bind(i32::from(enabled))
+            .bind(rules_json)
+            .bind(super::now_micros())
+            .bind(repository_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Records a committed blob (once) and links it to a repository.
     pub async fn link_blob(
         &self,

@@ -7,6 +7,7 @@ pub mod invites;
 pub mod members;
 pub mod org_access_tokens;
 pub mod orgs;
+pub mod repositories;
 pub mod user;
 pub mod users;
 
@@ -52,4 +53,6 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(invites::resend))
         .routes(routes!(invites::accept))
         .routes(routes!(invites::decline))
+        .routes(routes!(repositories::update_immutable_tags))
+        .routes(routes!(repositories::verify_immutable_tags))
 }

@@ -89,7 +89,7 @@ impl RegistryCaller {
         let scope = match action {
             RepoAction::Pull => format!("repository:{path}:pull"),
             RepoAction::Push => format!("repository:{path}:pull,push"),
-            RepoAction::Delete => format!("repository:{path}:delete"),
+            RepoAction::Delete | RepoAction::Admin => format!("repository:{path}:delete"),
         };
         if !self.has_token {
             return Err(self.challenge(Some(&scope), "authentication required"));
@@ -110,6 +110,10 @@ impl RegistryCaller {
             .any(|a| a.actions.iter().any(|x| x == action.as_str()))
         {
             return Ok(());
+        }
+        // An anonymous caller is refused by being asked to log in, as everywhere else.
+        if self.principal.is_none() {
+            return Err(self.challenge(Some(&scope), "authentication required"));
         }
         Err(Error::registry(
             RegistryCode::Denied,

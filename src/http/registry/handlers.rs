@@ -137,16 +137,28 @@ pub async fn start_upload(ctx: Ctx, body: Body) -> Reply {
             return blob_created(&ctx.name, &digest.to_string());
         }
     }
+    // Parsed before the session is opened, so that a malformed digest leaves none behind.
+    let digest = param(params, "digest").map(parse_digest).transpose().or_oci()?;
     let upload = ctx.app.start_upload(principal, &ctx.name).await.or_oci()?;
-    if let Some(digest) = param(params, "digest") {
-        // Monolithic upload: the whole blob in this one request.
-        let digest = parse_digest(digest).or_oci()?;
+    if let Some(digest) = digest {
+        // Monolithic upload: the whole blob in this one request. The client never learns
+        // of its session, so a failed one is cancelled rather than left behind.
         let body = body.into_data_stream();
-        let upload = ctx.app.append_upload(&upload, None, body).await.or_oci()?;
-        ctx.app
+        let upload = match ctx.app.append_upload(&upload, None, body).await {
+            Ok(appended) => appended,
+            Err(e) => {
+                let _ = ctx.app.cancel_upload(&upload).await;
+                return Err(fail(e));
+            }
+        };
+        if let Err(e) = ctx
+            .app
             .finish_upload(&principal.account_name, &upload, &digest)
             .await
-            .or_oci()?;
+        {
+            let _ = ctx.app.cancel_upload(&upload).await;
+            return Err(fail(e));
+        }
         return blob_created(&ctx.name, &digest.to_string());
     }
     upload_response(StatusCode::ACCEPTED, &ctx.name, &upload)
@@ -418,14 +430,12 @@ pub async fn list_tags(ctx: Ctx) -> Reply {
         None => None,
     };
     let last = param(params, "last");
-    let tags = if n == Some(0) {
-        Vec::new()
-    } else {
-        ctx.app
-            .list_tags(ctx.caller.principal.as_ref(), &ctx.name, n, last)
-            .await
-            .or_oci()?
-    };
+    // Even `n=0` goes through the domain: the repository must exist and be readable.
+    let tags = ctx
+        .app
+        .list_tags(ctx.caller.principal.as_ref(), &ctx.name, n, last)
+        .await
+        .or_oci()?;
     let body = axum::Json(serde_json::json!({"name": ctx.name.path(), "tags": tags}));
     let mut response = body.into_response();
     if let (Some(n), Some(last_tag)) = (n, tags.last()) {
