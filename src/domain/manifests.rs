@@ -24,6 +24,18 @@ pub enum Reference {
 }
 
 impl Reference {
+    /// A reference to read or delete: one that is no valid tag names no manifest.
+    pub fn lookup(text: &str) -> Result<Reference> {
+        match Reference::parse(text) {
+            Err(Error::Registry {
+                code: RegistryCode::ManifestInvalid,
+                ..
+            }) => Err(manifest_unknown(text.to_string())),
+            other => other,
+        }
+    }
+
+    /// A reference to push to: a digest, or a tag by the tag grammar.
     pub fn parse(text: &str) -> Result<Reference> {
         if text.contains(':') {
             return Ok(Reference::Digest(parse_digest(text)?));
@@ -66,6 +78,13 @@ fn digest_of(descriptor: &Descriptor) -> String {
     descriptor.digest().to_string()
 }
 
+fn non_distributable(layer: &Descriptor) -> bool {
+    let media_type = layer.media_type().to_string();
+    media_type.contains("nondistributable")
+        || media_type.contains(".foreign.")
+        || layer.urls().as_ref().is_some_and(|urls| !urls.is_empty())
+}
+
 /// Parses `content` as the manifest kind its media type names. The media type comes from
 /// the `mediaType` field or, failing that, the request's `Content-Type`; when both are
 /// present they must agree.
@@ -91,7 +110,15 @@ fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> 
             let manifest: ImageManifest = serde_json::from_slice(content)
                 .map_err(|e| invalid(format!("invalid image manifest: {e}")))?;
             let mut blobs = vec![digest_of(manifest.config())];
-            blobs.extend(manifest.layers().iter().map(digest_of));
+            // Non-distributable layers (foreign layers, or any layer with `urls`) live
+            // elsewhere by design: they need not be in the repository.
+            blobs.extend(
+                manifest
+                    .layers()
+                    .iter()
+                    .filter(|layer| !non_distributable(layer))
+                    .map(digest_of),
+            );
             let artifact_type = manifest
                 .artifact_type()
                 .as_ref()
@@ -170,13 +197,13 @@ impl App {
             }
             None => missing.extend(parsed.blobs.iter().chain(&parsed.manifests).cloned()),
         }
-        let repo = self.push_repository(principal, &target).await?;
         if let Some(first) = missing.first() {
             return Err(Error::registry(
                 RegistryCode::ManifestBlobUnknown,
                 format!("manifest references {first}, which is not in the repository"),
             ));
         }
+        let repo = self.push_repository(principal, &target).await?;
         let digest_text = digest.to_string();
         let mut references = parsed.blobs.clone();
         references.extend(parsed.manifests.iter().cloned());
@@ -224,7 +251,7 @@ impl App {
         reference: &str,
         count_pull: bool,
     ) -> Result<ManifestRow> {
-        let reference = Reference::parse(reference)?;
+        let reference = Reference::lookup(reference)?;
         let target = self.registry_access(principal, name, RepoAction::Pull).await?;
         let repo = target
             .repo
@@ -252,7 +279,7 @@ impl App {
         name: &RepoName,
         reference: &str,
     ) -> Result<()> {
-        let reference = Reference::parse(reference)?;
+        let reference = Reference::lookup(reference)?;
         let target = self
             .registry_access(Some(principal), name, RepoAction::Delete)
             .await?;
@@ -297,6 +324,7 @@ impl App {
     }
 
     /// `GET …/tags/list`: up to `n` tags after `last`, in lexical order.
+    /// (The page size is [`tags_page_size`] of `n`.)
     pub async fn list_tags(
         &self,
         principal: Option<&Principal>,
@@ -309,7 +337,7 @@ impl App {
             .repo
             .as_ref()
             .ok_or_else(|| Error::not_found("repository not found"))?;
-        let limit = n.unwrap_or(1000).min(10_000) as i64;
+        let limit = tags_page_size(n) as i64;
         Ok(self.store.tag_names(&repo.id, last, limit).await?)
     }
 
@@ -323,11 +351,19 @@ impl App {
         artifact_type: Option<&str>,
     ) -> Result<serde_json::Value> {
         let digest = parse_digest(digest)?;
-        let target = self.registry_access(principal, name, RepoAction::Pull).await?;
-        let repo = target
-            .repo
-            .as_ref()
-            .ok_or_else(|| Error::not_found("repository not found"))?;
+        // The referrers API never answers 404 for a digest it knows nothing about, not even
+        // in a repository nothing has been pushed to yet: that is an empty index.
+        let target = match self.registry_access(principal, name, RepoAction::Pull).await {
+            Ok(target) => target,
+            Err(Error::Registry {
+                code: RegistryCode::NameUnknown,
+                ..
+            }) => return Ok(referrers_index(Vec::new())),
+            Err(other) => return Err(other),
+        };
+        let Some(repo) = target.repo.as_ref() else {
+            return Ok(referrers_index(Vec::new()));
+        };
         let rows = self
             .store
             .referrers(&repo.id, &digest.to_string(), artifact_type)
@@ -351,8 +387,18 @@ impl App {
                 descriptor
             })
             .collect();
-        Ok(json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}))
+        Ok(referrers_index(manifests))
     }
+}
+
+/// How many tags one `tags/list` page holds when the client asks for `n`: a default when it
+/// does not say, and never more than a bound.
+pub fn tags_page_size(n: Option<u64>) -> u64 {
+    n.unwrap_or(1000).min(10_000)
+}
+
+fn referrers_index(manifests: Vec<serde_json::Value>) -> serde_json::Value {
+    json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
 }
 
 fn reference_text(reference: &Reference) -> String {

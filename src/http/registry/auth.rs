@@ -68,9 +68,18 @@ impl FromRequestParts<App> for RegistryCaller {
 impl RegistryCaller {
     /// 401 with the challenge that tells the client where to get a token for `scope`.
     pub fn challenge(&self, scope: Option<&str>, message: &str) -> Rejection {
+        self.challenge_with(scope, None, message)
+    }
+
+    /// A challenge with an `error` parameter (`insufficient_scope`: the token is valid but
+    /// grants too little; the client may ask for a new one).
+    fn challenge_with(&self, scope: Option<&str>, error: Option<&str>, message: &str) -> Rejection {
         let mut value = format!("Bearer realm=\"{}\",service=\"{}\"", self.realm, self.service);
         if let Some(scope) = scope {
             value.push_str(&format!(",scope=\"{scope}\""));
+        }
+        if let Some(error) = error {
+            value.push_str(&format!(",error=\"{error}\""));
         }
         let mut response =
             ApiError::<Oci>::new(Error::registry(RegistryCode::Unauthorized, message)).into_response();
@@ -80,10 +89,12 @@ impl RegistryCaller {
         response.into()
     }
 
-    /// Checks that the token grants `action` on `name`. No token, or a token without any
-    /// grant for the repository: 401 with a challenge for the needed scope. A token that
-    /// names the repository without the action: 403 `DENIED`. An expired token passes only
-    /// when `allow_expired` (an upload already under way).
+    /// Checks that the token grants `action` on `name`. Otherwise 401 with a challenge for
+    /// the needed scope (`error="insufficient_scope"` when a valid token grants too little),
+    /// as Docker's registry does: clients then fetch a token for that scope. An expired
+    /// token passes only when `allow_expired` (an upload already under way). Whether the
+    /// token's account may do it at all is the policy's question, asked again by the domain
+    /// (403 `DENIED`).
     pub fn require(&self, name: &RepoName, action: RepoAction, allow_expired: bool) -> Result<(), Rejection> {
         let path = name.path();
         let scope = match action {
@@ -97,29 +108,17 @@ impl RegistryCaller {
         if self.expired && !allow_expired {
             return Err(self.challenge(Some(&scope), "the registry token has expired"));
         }
-        let grants: Vec<&RegistryAccess> = self
-            .access
-            .iter()
-            .filter(|a| a.kind == "repository" && a.name == path)
-            .collect();
-        if grants.is_empty() {
-            return Err(self.challenge(Some(&scope), "the token grants no access to this repository"));
-        }
-        if grants
-            .iter()
-            .any(|a| a.actions.iter().any(|x| x == action.as_str()))
-        {
+        let granted = self.access.iter().any(|a| {
+            a.kind == "repository" && a.name == path && a.actions.iter().any(|x| x == action.as_str())
+        });
+        if granted {
             return Ok(());
         }
-        // An anonymous caller is refused by being asked to log in, as everywhere else.
-        if self.principal.is_none() {
-            return Err(self.challenge(Some(&scope), "authentication required"));
-        }
-        Err(Error::registry(
-            RegistryCode::Denied,
-            format!("requested access to {path} ({}) is denied", action.as_str()),
-        )
-        .into())
+        Err(self.challenge_with(
+            Some(&scope),
+            Some("insufficient_scope"),
+            &format!("the token does not grant {} on {path}", action.as_str()),
+        ))
     }
 
     /// The `/v2/` check: any valid token will do.

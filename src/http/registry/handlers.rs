@@ -247,7 +247,8 @@ pub async fn cancel_upload(ctx: Ctx, id: &str) -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A `Range: bytes=START-END` request header (END optional), within `size`.
+/// A `Range: bytes=START-END` request header (END optional; or `bytes=-N`, the last N
+/// bytes, as RFC 9110 allows), within `size`.
 fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, Rejection> {
     let Some(value) = headers.get(header::RANGE) else {
         return Ok(None);
@@ -256,13 +257,20 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Ra
     let text = value.to_str().map_err(|_| invalid())?;
     let spec = text.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
     let (start, end) = spec.split_once('-').ok_or_else(invalid)?;
-    let start: u64 = start.trim().parse().map_err(|_| invalid())?;
-    let end: u64 = match end.trim() {
-        "" => size.saturating_sub(1),
-        end => end
-            .parse::<u64>()
-            .map_err(|_| invalid())?
-            .min(size.saturating_sub(1)),
+    let last = size.saturating_sub(1);
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let suffix: u64 = suffix.parse().map_err(|_| invalid())?;
+            if suffix == 0 {
+                return Err(invalid());
+            }
+            (size.saturating_sub(suffix), last)
+        }
+        (start, "") => (start.parse().map_err(|_| invalid())?, last),
+        (start, end) => (
+            start.parse().map_err(|_| invalid())?,
+            end.parse::<u64>().map_err(|_| invalid())?.min(last),
+        ),
     };
     if start > end || start >= size {
         return Err(invalid());
@@ -438,10 +446,13 @@ pub async fn list_tags(ctx: Ctx) -> Reply {
         .or_oci()?;
     let body = axum::Json(serde_json::json!({"name": ctx.name.path(), "tags": tags}));
     let mut response = body.into_response();
-    if let (Some(n), Some(last_tag)) = (n, tags.last()) {
-        if tags.len() as u64 == n {
+    // A full page may have more after it, also when its size was the default or the bound
+    // rather than the client's `n`.
+    let page = crate::domain::manifests::tags_page_size(n);
+    if let Some(last_tag) = tags.last() {
+        if tags.len() as u64 == page {
             let mut next = url::form_urlencoded::Serializer::new(String::new());
-            next.append_pair("n", &n.to_string());
+            next.append_pair("n", &page.to_string());
             next.append_pair("last", last_tag);
             let link = format!(
                 "</v2/{}/tags/list?{}>; rel=\"next\"",
