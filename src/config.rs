@@ -89,6 +89,9 @@ pub struct ServeArgs {
     /// Lifetime of registry tokens in seconds (`/token`). [default: 300]
     #[arg(long, env = "WHARF_REGISTRY_TOKEN_TTL", value_name = "SECS")]
     pub registry_token_ttl: Option<u64>,
+    /// Visibility of repositories created by a push: `private` or `public`. [default: private]
+    #[arg(long, env = "WHARF_NEW_REPOSITORY_VISIBILITY", value_name = "VISIBILITY")]
+    pub new_repository_visibility: Option<Visibility>,
     /// Largest manifest accepted, in bytes. [default: 4194304]
     #[arg(long, env = "WHARF_MAX_MANIFEST_SIZE", value_name = "BYTES")]
     pub max_manifest_size: Option<usize>,
@@ -96,6 +99,13 @@ pub struct ServeArgs {
     /// `admin` (with `wharf admin org create`). [default: anyone]
     #[arg(long, env = "WHARF_ORG_CREATION", value_name = "WHO")]
     pub org_creation: Option<OrgCreation>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Private,
+    Public,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -194,6 +204,7 @@ pub struct FileConfig {
     pub storage: Option<String>,
     pub registry_token_ttl: Option<u64>,
     pub max_manifest_size: Option<usize>,
+    pub new_repository_visibility: Option<Visibility>,
 }
 
 impl FileConfig {
@@ -224,6 +235,7 @@ pub struct Settings {
     pub storage: Option<String>,
     pub registry_token_ttl_secs: u64,
     pub max_manifest_size: usize,
+    pub new_repository_visibility: Visibility,
 }
 
 impl Settings {
@@ -288,6 +300,10 @@ impl Settings {
                 .and_then(|s| s.max_manifest_size)
                 .or(file.max_manifest_size)
                 .unwrap_or(4 * 1024 * 1024),
+            new_repository_visibility: serve
+                .and_then(|s| s.new_repository_visibility)
+                .or(file.new_repository_visibility)
+                .unwrap_or(Visibility::Private),
         })
     }
 }

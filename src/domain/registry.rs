@@ -282,7 +282,8 @@ impl App {
         }))
     }
 
-    /// The repository a push goes to, created (private) on the first push.
+    /// The repository a push goes to, created on the first push (private unless
+    /// configured otherwise).
     pub(super) async fn push_repository(
         &self,
         principal: &Principal,
@@ -296,7 +297,7 @@ impl App {
             id: &id,
             namespace: &target.name.namespace,
             name: &target.name.name,
-            is_private: true,
+            is_private: self.settings.new_repository_visibility == crate::config::Visibility::Private,
             created_by: &principal.account_name,
             now: now_micros(),
         };
