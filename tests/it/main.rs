@@ -14,6 +14,8 @@ mod members;
 mod org_access_tokens;
 mod org_permissions;
 mod orgs;
+mod registry;
+mod skopeo;
 mod spec_contract;
 mod store;
 mod teams;
