@@ -65,7 +65,9 @@ CREATE TABLE manifest_references (
 
 CREATE TABLE tags (
     repository_id   TEXT NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
-    name            TEXT NOT NULL,
+    -- Byte order, as on SQLite: tags/list pages by name and must not depend on the
+    -- cluster's locale.
+    name            TEXT COLLATE "C" NOT NULL,
     digest          TEXT NOT NULL,
     pushed_at       BIGINT NOT NULL,
     pushed_by       TEXT NOT NULL,

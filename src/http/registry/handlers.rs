@@ -430,10 +430,7 @@ pub async fn list_tags(ctx: Ctx) -> Reply {
     let params = &ctx.params;
     let n = match param(params, "n") {
         Some(n) => Some(n.parse::<u64>().map_err(|_| {
-            fail(Error::registry(
-                RegistryCode::Unsupported,
-                "n must be a non-negative integer",
-            ))
+            fail(Error::bad_request("n must be a non-negative integer"))
         })?),
         None => None,
     };
