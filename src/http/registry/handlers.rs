@@ -429,9 +429,10 @@ pub async fn list_tags(ctx: Ctx) -> Reply {
     ctx.caller.require(&ctx.name, RepoAction::Pull, false)?;
     let params = &ctx.params;
     let n = match param(params, "n") {
-        Some(n) => Some(n.parse::<u64>().map_err(|_| {
-            fail(Error::bad_request("n must be a non-negative integer"))
-        })?),
+        Some(n) => Some(
+            n.parse::<u64>()
+                .map_err(|_| fail(Error::bad_request("n must be a non-negative integer")))?,
+        ),
         None => None,
     };
     let last = param(params, "last");
