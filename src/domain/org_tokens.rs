@@ -5,6 +5,7 @@
 use super::audit::{self, Actor, Event};
 use super::error::{Error, Result};
 use super::policy::{oat_scope_known, OatResource, OatResourceType, OrgAction, Principal};
+use super::registry::valid_component;
 use super::secrets::{self, OAT_PREFIX};
 use crate::app::App;
 use crate::store::{now_micros, NewOat, OatRow, OatUpdate};
@@ -51,40 +52,6 @@ fn validate_description(description: &str) -> Result<()> {
     Ok(())
 }
 
-/// Docker repository names (one path component of the distribution reference grammar):
-/// lowercase alphanumeric runs joined by `.`, `_`, `__` or any number of `-`, at most 255
-/// characters.
-fn valid_repo_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-    if bytes.is_empty() || bytes.len() > 255 || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < bytes.len() {
-        if alnum(bytes[i]) {
-            i += 1;
-            continue;
-        }
-        // A separator: `.`, `_`, `__`, or a run of `-`; an alphanumeric must follow.
-        let start = i;
-        match bytes[i] {
-            b'.' => i += 1,
-            b'_' => i += if bytes.get(i + 1) == Some(&b'_') { 2 } else { 1 },
-            b'-' => {
-                while bytes.get(i) == Some(&b'-') {
-                    i += 1;
-                }
-            }
-            _ => return false,
-        }
-        if i == start || !bytes.get(i).copied().is_some_and(alnum) {
-            return false;
-        }
-    }
-    true
-}
-
 /// Checks every resource against `org_name`: repository paths inside the organization (or
 /// all public repositories), the organization's own name, and scopes that exist for the
 /// resource's type.
@@ -100,7 +67,7 @@ pub fn validate_resources(org_name: &str, resources: &[OatResource]) -> Result<(
             OatResourceType::Repo => {
                 let in_org = path
                     .split_once('/')
-                    .is_some_and(|(ns, repo)| ns == org_name && (repo == "*" || valid_repo_name(repo)));
+                    .is_some_and(|(ns, repo)| ns == org_name && (repo == "*" || valid_component(repo)));
                 if !(in_org || path == ALL_PUBLIC_REPOS) {
                     return Err(Error::bad_request(format!(
                         "resources: TYPE_REPO path {path:?} must be {org_name}/<repository>, {org_name}/* or {ALL_PUBLIC_REPOS}"

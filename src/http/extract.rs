@@ -124,3 +124,13 @@ impl FromRequestParts<crate::app::App> for PublicBase {
         Ok(PublicBase(public_base(parts, app.settings.public_url.as_deref())))
     }
 }
+
+/// An optional `expires_at` of a request body: RFC 3339, as store microseconds; a 400
+/// otherwise.
+pub fn expires_at(text: Option<&str>) -> Result<Option<i64>, Error> {
+    text.map(|text| {
+        crate::timefmt::parse_rfc3339_micros(text)
+            .ok_or_else(|| Error::bad_request("expires_at: must be an RFC 3339 date-time"))
+    })
+    .transpose()
+}

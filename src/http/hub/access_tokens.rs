@@ -9,14 +9,13 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::domain::access_tokens::CreatorInfo;
 use crate::domain::auth::pat_scope;
-use crate::domain::Error;
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
 use crate::http::extract::{ClientInfo, JsonBody};
 use crate::http::openapi::ErrorBody;
 use crate::http::pagination::{Page, PageRequest};
 use crate::store::PatRow;
-use crate::timefmt::{format_micros, parse_rfc3339_micros};
+use crate::timefmt::format_micros;
 
 /// What later responses show instead of the secret.
 const REDACTED: &str = "***";
@@ -104,14 +103,7 @@ pub async fn create(
     client: ClientInfo,
     JsonBody(body, ..): JsonBody<CreateAccessTokenRequest>,
 ) -> HubResult<(StatusCode, Json<AccessToken>)> {
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|text| {
-            parse_rfc3339_micros(text)
-                .ok_or_else(|| Error::bad_request("expires_at: must be an RFC 3339 date-time"))
-        })
-        .transpose()?;
+    let expires_at = crate::http::extract::expires_at(body.expires_at.as_deref())?;
     let ip = client.ip.to_string();
     let created = app
         .create_pat(

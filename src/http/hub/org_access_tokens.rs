@@ -19,7 +19,7 @@ use crate::http::extract::JsonBody;
 use crate::http::openapi::ErrorBody;
 use crate::http::pagination::{PageRequest, TotalPage};
 use crate::store::OatRow;
-use crate::timefmt::{format_micros, parse_rfc3339_micros};
+use crate::timefmt::format_micros;
 
 /// A resource of a token (`orgAccessTokenResource`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -167,14 +167,7 @@ pub async fn create(
     Path(org_name): Path<String>,
     JsonBody(body, ..): JsonBody<CreateOrgAccessTokenRequest>,
 ) -> HubResult<(StatusCode, Json<CreatedOrgAccessToken>)> {
-    let expires_at = body
-        .expires_at
-        .as_deref()
-        .map(|text| {
-            parse_rfc3339_micros(text)
-                .ok_or_else(|| Error::bad_request("expires_at: must be an RFC 3339 date-time"))
-        })
-        .transpose()?;
+    let expires_at = crate::http::extract::expires_at(body.expires_at.as_deref())?;
     let request = OatRequest {
         label: &body.label,
         description: body.description.as_deref(),
