@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::blobs::BlobStorage;
 use crate::config::Settings;
+use crate::domain::pulls::PendingPulls;
 use crate::domain::registry::UploadHashes;
 use crate::domain::secrets;
 use crate::domain::session::SessionKeys;
@@ -28,6 +29,8 @@ pub struct Inner {
     pub requests: RateLimiter,
     /// Running digests of this instance's uploads in progress.
     pub upload_hashes: UploadHashes,
+    /// Pulls counted and not yet written to the store.
+    pub pending_pulls: PendingPulls,
 }
 
 impl std::ops::Deref for App {
@@ -62,6 +65,7 @@ impl App {
                 login_failures,
                 requests,
                 upload_hashes: UploadHashes::default(),
+                pending_pulls: PendingPulls::default(),
             }),
         })
     }

@@ -54,12 +54,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
+    if let Err(e) = app.flush_pulls().await {
+        tracing::warn!(error = %e, "writing the last pull counts failed");
+    }
     store.close().await;
     Ok(())
 }
 
-/// Periodic clean-up of expired rows.
+/// Periodic clean-up of expired rows, and pull counts written about once a second.
 fn spawn_housekeeping(app: App) {
+    let pulls = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = pulls.flush_pulls().await {
+                tracing::warn!(error = %e, "writing pull counts failed; will retry");
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {

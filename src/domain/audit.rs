@@ -59,11 +59,18 @@ actions! {
     REPO_CREATE = ("repo", "create", "Repository Created", "Activities related to the creation of a repository");
     REPO_TAG_PUSH = ("repo", "tag.push", "Tag Pushed", "Activities related to the tags pushed");
     REPO_TAG_DELETE = ("repo", "tag.delete", "Tag Deleted", "Activities related to the tags deleted");
+    REPO_UPDATE = ("repo", "update", "Repository Updated", "Activities related to the modification of a repository");
+    REPO_DELETE = ("repo", "delete", "Repository Deleted", "Activities related to the deletion of a repository");
+    REPO_CHANGE_PRIVACY = ("repo", "change_privacy", "Privacy Changed", "Activities related to the privacy of a repository being changed");
     REPO_IMMUTABLE_TAGS_UPDATED = ("repo", "immutable.tags.updated", "Tag immutability updated", "Activities related to the immutable tags settings of a repository being updated");
     // Extensions: Docker Hub records no event when an invite is answered or cancelled.
     ORG_MEMBER_INVITE_ACCEPT = ("org", "member.invite.accept", "Org Member Invite Accepted", "Activities related to an invitee accepting an invite to the organization");
     ORG_MEMBER_INVITE_CANCEL = ("org", "member.invite.cancel", "Org Member Invite Cancelled", "Activities related to the cancellation of an invite to the organization");
     ORG_MEMBER_INVITE_DECLINE = ("org", "member.invite.decline", "Org Member Invite Declined", "Activities related to an invitee declining an invite to the organization");
+    // Extensions: Docker Hub's catalogue has no event for team access to a repository.
+    REPO_GROUP_ADD = ("repo", "group.add", "Team Access Granted", "Activities related to a team being given access to a repository");
+    REPO_GROUP_UPDATE = ("repo", "group.update", "Team Access Changed", "Activities related to a team's permission on a repository being changed");
+    REPO_GROUP_REMOVE = ("repo", "group.remove", "Team Access Revoked", "Activities related to a team's access to a repository being removed");
 }
 
 /// Who made a change.

@@ -9,6 +9,10 @@ pub enum Error {
     /// Malformed or invalid input. The message names what was wrong.
     #[error("{0}")]
     BadRequest(String),
+    /// One field or parameter is invalid: the Hub API answers with a field error
+    /// (`{"fields": {field: [message]}, "text": …}`).
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
     /// No valid credential, or a credential that does not (or no longer) authenticate.
     #[error("{0}")]
     Unauthorized(String),
@@ -101,6 +105,13 @@ impl Error {
             message: msg.into(),
         }
     }
+    pub fn invalid_field(field: &str, msg: impl Into<String>) -> Self {
+        Error::InvalidField {
+            field: field.to_string(),
+            message: msg.into(),
+        }
+    }
+
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         Error::Internal(msg.to_string())
     }

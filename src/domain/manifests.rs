@@ -68,6 +68,13 @@ struct Parsed {
     /// Manifests that must be in the repository (an index's children).
     manifests: Vec<String>,
     annotations: serde_json::Value,
+    content: Content,
+}
+
+/// The parsed manifest, for the per-platform images.
+enum Content {
+    Image(Box<ImageManifest>),
+    Index(Box<ImageIndex>),
 }
 
 fn invalid(msg: impl Into<String>) -> Error {
@@ -131,6 +138,7 @@ fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> 
                 blobs,
                 manifests: Vec::new(),
                 annotations,
+                content: Content::Image(Box::new(manifest)),
             })
         }
         OCI_INDEX | DOCKER_MANIFEST_LIST => {
@@ -143,6 +151,7 @@ fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> 
                 blobs: Vec::new(),
                 manifests: index.manifests().iter().map(digest_of).collect(),
                 annotations,
+                content: Content::Index(Box::new(index)),
             })
         }
         other => Err(invalid(format!("unsupported manifest media type {other:?}"))),
@@ -208,6 +217,11 @@ impl App {
         let mut references = parsed.blobs.clone();
         references.extend(parsed.manifests.iter().cloned());
         let annotations = parsed.annotations.to_string();
+        let images = match &parsed.content {
+            Content::Image(manifest) => vec![self.image_of_manifest(&digest_text, manifest).await],
+            Content::Index(index) => self.images_of_index(&repo.id, index).await?,
+        };
+        let images = serde_json::to_string(&images).map_err(Error::internal)?;
         let now = now_micros();
         let manifest = NewManifest {
             repository_id: &repo.id,
@@ -216,7 +230,7 @@ impl App {
             artifact_type: parsed.artifact_type.as_deref(),
             subject: parsed.subject.as_deref(),
             content,
-            images: "[]",
+            images: &images,
             annotations: &annotations,
             references: &references,
             now,
@@ -266,7 +280,7 @@ impl App {
         };
         let manifest = manifest.ok_or_else(|| manifest_unknown(reference_text(&reference)))?;
         if count_pull {
-            self.store.record_pull(&repo.id, tag, now_micros()).await?;
+            self.pending_pulls.record(&repo.id, tag);
         }
         Ok(manifest)
     }
@@ -323,22 +337,26 @@ impl App {
         Ok(())
     }
 
-    /// `GET …/tags/list`: up to `n` tags after `last`, in lexical order.
-    /// (The page size is [`tags_page_size`] of `n`.)
+    /// `GET …/tags/list`: up to `n` tags after `last`, in lexical order, and whether more
+    /// follow. (The page size is [`tags_page_size`] of `n`.)
     pub async fn list_tags(
         &self,
         principal: Option<&Principal>,
         name: &RepoName,
         n: Option<u64>,
         last: Option<&str>,
-    ) -> Result<Vec<String>> {
+    ) -> Result<(Vec<String>, bool)> {
         let target = self.registry_access(principal, name, RepoAction::Pull).await?;
         let repo = target
             .repo
             .as_ref()
             .ok_or_else(|| Error::not_found("repository not found"))?;
-        let limit = tags_page_size(n) as i64;
-        Ok(self.store.tag_names(&repo.id, last, limit).await?)
+        let limit = tags_page_size(n) as usize;
+        // One more than the page, to know whether another page follows.
+        let mut tags = self.store.tag_names(&repo.id, last, limit as i64 + 1).await?;
+        let more = tags.len() > limit;
+        tags.truncate(limit);
+        Ok((tags, more))
     }
 
     /// `GET …/referrers/<digest>`: an image index of the manifests whose subject is

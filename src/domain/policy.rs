@@ -467,14 +467,68 @@ pub fn authorize_org(principal: Option<&Principal>, standing: &OrgStanding, acti
     }
 }
 
-/// Something a caller wants to do to a repository's content through the registry.
+/// What a team grants on an organization's repository; also the level of access anyone
+/// has to a repository. Ordered: each includes the lower ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RepoPermission {
+    Read,
+    Write,
+    Admin,
+}
+
+impl RepoPermission {
+    pub const ALL: [RepoPermission; 3] = [RepoPermission::Read, RepoPermission::Write, RepoPermission::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RepoPermission::Read => "read",
+            RepoPermission::Write => "write",
+            RepoPermission::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RepoPermission> {
+        RepoPermission::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Something a caller wants to do with a repository, through the registry or the Hub API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RepoAction {
+    /// Registry pull.
     Pull,
+    /// Registry push (a push to a repository that does not exist also needs `Create`).
     Push,
+    /// Registry delete of manifests and blobs.
     Delete,
-    /// Change the repository's settings (immutable tags, …).
+    /// Change the immutable-tag settings.
     Admin,
+    /// Create the repository (by push or through the Hub API).
+    Create,
+    /// Read the repository's Hub API view.
+    ReadInfo,
+    /// Change description and visibility.
+    Edit,
+    /// Delete the whole repository.
+    DeleteRepository,
+    /// Read the Hub API tag views.
+    ReadTags,
+    /// Delete a tag through the Hub API.
+    DeleteTag,
+    /// See which teams have access.
+    ReadGroups,
+    /// Grant, change and revoke team access.
+    EditGroups,
+}
+
+/// One row of the repository rules table.
+struct RepoRule {
+    /// The access level the action needs.
+    level: RepoPermission,
+    /// The least PAT scope (on a private repository; public reads need none).
+    pat: RepoScope,
+    /// OAT repository scopes, any of which allows the action on a matching resource.
+    oat: &'static [&'static str],
 }
 
 impl RepoAction {
@@ -484,26 +538,43 @@ impl RepoAction {
             RepoAction::Push => "push",
             RepoAction::Delete => "delete",
             RepoAction::Admin => "admin",
+            RepoAction::Create => "create",
+            RepoAction::ReadInfo => "read",
+            RepoAction::Edit => "edit",
+            RepoAction::DeleteRepository => "delete repository",
+            RepoAction::ReadTags => "read tags",
+            RepoAction::DeleteTag => "delete tag",
+            RepoAction::ReadGroups => "read team access",
+            RepoAction::EditGroups => "edit team access",
         }
     }
 
-    /// The least PAT scope for the action.
-    fn least_pat(self) -> RepoScope {
-        match self {
-            RepoAction::Pull => RepoScope::Read,
-            RepoAction::Push => RepoScope::Write,
-            RepoAction::Delete | RepoAction::Admin => RepoScope::Admin,
-        }
-    }
-
-    /// The OAT repository scope the action needs.
-    fn oat_scope(self) -> &'static str {
-        match self {
-            RepoAction::Pull => "scope-image-pull",
-            RepoAction::Push => "scope-image-push",
-            RepoAction::Delete => "scope-image-delete",
-            RepoAction::Admin => "scope-repository-settings-admin",
-        }
+    fn rule(self) -> RepoRule {
+        use RepoPermission::{Admin, Read, Write};
+        let (level, pat, oat): (RepoPermission, RepoScope, &'static [&'static str]) = match self {
+            RepoAction::Pull => (Read, RepoScope::Read, &["scope-image-pull"]),
+            RepoAction::Push => (Write, RepoScope::Write, &["scope-image-push"]),
+            RepoAction::Delete => (Admin, RepoScope::Admin, &["scope-image-delete"]),
+            RepoAction::Admin => (Admin, RepoScope::Admin, &["scope-repository-settings-admin"]),
+            // Creation is decided by namespace, not by a repository's access level.
+            RepoAction::Create => (Admin, RepoScope::Write, &[]),
+            RepoAction::ReadInfo => (
+                Read,
+                RepoScope::Read,
+                &["scope-repository-read", "scope-image-pull"],
+            ),
+            RepoAction::Edit => (Admin, RepoScope::Admin, &["scope-repository-edit"]),
+            RepoAction::DeleteRepository => (Admin, RepoScope::Admin, &["scope-repository-admin"]),
+            RepoAction::ReadTags => (Read, RepoScope::Read, &["scope-tag-read", "scope-image-pull"]),
+            RepoAction::DeleteTag => (
+                Admin,
+                RepoScope::Admin,
+                &["scope-tag-admin", "scope-image-delete"],
+            ),
+            RepoAction::ReadGroups => (Admin, RepoScope::Read, &["scope-repo-group-read"]),
+            RepoAction::EditGroups => (Admin, RepoScope::Admin, &["scope-repo-group-edit"]),
+        };
+        RepoRule { level, pat, oat }
     }
 }
 
@@ -512,8 +583,13 @@ impl RepoAction {
 pub enum NamespaceOwner {
     /// A user's own namespace: only that user writes to it.
     User { user_id: String },
-    /// An organization's: the caller's effective role there, if any.
-    Org { org_id: String, role: Option<Role> },
+    /// An organization's: the caller's effective role there, if any, and the highest
+    /// permission the caller's teams have on the repository.
+    Org {
+        org_id: String,
+        role: Option<Role>,
+        team: Option<RepoPermission>,
+    },
 }
 
 /// What the caller is to a repository (existing or about to be created by a push).
@@ -526,19 +602,55 @@ pub struct RepoStanding {
     pub is_private: Option<bool>,
 }
 
+/// The access level a user (password or PAT, before the PAT's ceiling) has to a
+/// repository of `owner`: everything in their own namespace and, in an organization, as
+/// owner or editor; as a member, what their teams grant.
+fn user_level(principal: &Principal, owner: &NamespaceOwner) -> Option<RepoPermission> {
+    match owner {
+        NamespaceOwner::User { user_id } => {
+            (*user_id == principal.account_id).then_some(RepoPermission::Admin)
+        }
+        NamespaceOwner::Org { role, team, .. } => match role {
+            Some(Role::Owner | Role::Editor) => Some(RepoPermission::Admin),
+            Some(Role::Member) => *team,
+            None => None,
+        },
+    }
+}
+
 /// Decides whether `principal` (or an anonymous caller) may `action` the repository.
 ///
-/// | action   | public repo | user namespace | org owner/editor | org member | PAT at least  | OAT (TYPE_REPO resource matching the repo) |
-/// |----------|-------------|----------------|------------------|------------|---------------|--------------------------------------------|
-/// | `Pull`   | anyone      | its user       | yes              | public only| `repo:read` (`repo:public_read`: public only) | `scope-image-pull` |
-/// | `Push`   | —           | its user       | yes              | no         | `repo:write`  | `scope-image-push`; creating a repository also needs TYPE_ORG `scope-repository-create` |
-/// | `Delete` | —           | its user       | yes              | no         | `repo:admin`  | `scope-image-delete` |
-/// | `Admin`  | —           | its user       | yes              | no         | `repo:admin`  | `scope-repository-settings-admin` |
+/// Everyone may do the read actions on a public repository. Otherwise a user has a level
+/// (own namespace and organization owner/editor: `admin`; organization member: what their
+/// teams grant; anyone else: none), and a PAT caps it:
 ///
-/// Members get no private repository until teams grant repository access.
+/// | action             | level   | PAT at least | OAT scope (TYPE_REPO resource matching the repo) |
+/// |--------------------|---------|--------------|--------------------------------------------------|
+/// | `Pull`             | read    | `repo:read`  | `scope-image-pull` |
+/// | `Push`             | write   | `repo:write` | `scope-image-push` |
+/// | `Delete`           | admin   | `repo:admin` | `scope-image-delete` |
+/// | `Admin`            | admin   | `repo:admin` | `scope-repository-settings-admin` |
+/// | `ReadInfo`         | read    | `repo:read`  | `scope-repository-read` or `scope-image-pull` |
+/// | `Edit`             | admin   | `repo:admin` | `scope-repository-edit` |
+/// | `DeleteRepository` | admin   | `repo:admin` | `scope-repository-admin` |
+/// | `ReadTags`         | read    | `repo:read`  | `scope-tag-read` or `scope-image-pull` |
+/// | `DeleteTag`        | admin   | `repo:admin` | `scope-tag-admin` or `scope-image-delete` |
+/// | `ReadGroups`       | admin   | `repo:read`  | `scope-repo-group-read` |
+/// | `EditGroups`       | admin   | `repo:admin` | `scope-repo-group-edit` |
+/// | `Create`           | own namespace, org owner/editor | `repo:write` | TYPE_ORG `scope-repository-create` |
+///
+/// A push to a repository that does not exist yet is a `Create` as well. An OAT acts only
+/// in its own organization.
 pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action: RepoAction) -> bool {
+    if action == RepoAction::Push
+        && repo.is_private.is_none()
+        && !authorize_repo(principal, repo, RepoAction::Create)
+    {
+        return false;
+    }
+    let rule = action.rule();
     let public = repo.is_private == Some(false);
-    if action == RepoAction::Pull && public {
+    if rule.level == RepoPermission::Read && public {
         return true;
     }
     let Some(principal) = principal else {
@@ -551,29 +663,75 @@ pub fn authorize_repo(principal: Option<&Principal>, repo: &RepoStanding, action
         if *org_id != principal.account_id {
             return false;
         }
-        // Only a push creates a repository; pulling one that does not exist is a 404.
-        let creating = repo.is_private.is_none() && action == RepoAction::Push;
-        if creating && !principal.oat_has_org_scope("scope-repository-create") {
-            return false;
+        if action == RepoAction::Create {
+            return principal.oat_has_org_scope("scope-repository-create");
         }
         return resources.iter().any(|r| {
             r.kind == OatResourceType::Repo
                 && oat_path_matches(&r.path, &repo.path, public)
                 && r.scopes
                     .iter()
-                    .any(|granted| oat_scope_includes(granted, action.oat_scope()))
+                    .any(|granted| rule.oat.iter().any(|needed| oat_scope_includes(granted, needed)))
         });
     }
-    let role_allows = match &repo.owner {
-        NamespaceOwner::User { user_id } => *user_id == principal.account_id,
-        NamespaceOwner::Org { role, .. } => role.is_some_and(|r| r >= Role::Editor),
+    let allowed = match action {
+        RepoAction::Create => match &repo.owner {
+            NamespaceOwner::User { user_id } => *user_id == principal.account_id,
+            NamespaceOwner::Org { role, .. } => role.is_some_and(|r| r >= Role::Editor),
+        },
+        _ => user_level(principal, &repo.owner).is_some_and(|level| level >= rule.level),
     };
-    if !role_allows {
-        return false;
-    }
+    allowed
+        && match &principal.credential {
+            Credential::Pat { scope, .. } => *scope >= rule.pat,
+            _ => true,
+        }
+}
+
+/// Which repositories of a namespace a caller sees in a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepoListing {
+    /// Every repository.
+    All,
+    /// Public repositories only.
+    Public,
+    /// Public ones, and private ones a team of this user has access to.
+    PublicAndTeams { user_id: String },
+}
+
+/// What a listing of `owner`'s repositories shows the caller: all of them to whoever may
+/// read every one (the namespace's user; organization owners and editors; an OAT of the
+/// organization with `scope-repository-list`), public ones plus team grants to members,
+/// public ones to everyone else (and to a `repo:public_read` PAT).
+pub fn repo_listing(principal: Option<&Principal>, owner: &NamespaceOwner) -> RepoListing {
+    let Some(principal) = principal else {
+        return RepoListing::Public;
+    };
     match &principal.credential {
-        Credential::Pat { scope, .. } => *scope >= action.least_pat(),
-        _ => true,
+        Credential::Oat { .. } => {
+            let own_org =
+                matches!(owner, NamespaceOwner::Org { org_id, .. } if *org_id == principal.account_id);
+            if own_org && principal.oat_has_org_scope("scope-repository-list") {
+                RepoListing::All
+            } else {
+                RepoListing::Public
+            }
+        }
+        Credential::Pat { scope, .. } if *scope < RepoScope::Read => RepoListing::Public,
+        _ => match owner {
+            NamespaceOwner::User { user_id } if *user_id == principal.account_id => RepoListing::All,
+            NamespaceOwner::Org {
+                role: Some(Role::Owner | Role::Editor),
+                ..
+            } => RepoListing::All,
+            NamespaceOwner::Org {
+                role: Some(Role::Member),
+                ..
+            } => RepoListing::PublicAndTeams {
+                user_id: principal.account_id.clone(),
+            },
+            _ => RepoListing::Public,
+        },
     }
 }
 
@@ -770,6 +928,142 @@ mod tests {
             // ReadProfile is public: every caller gets it, even an OAT without scopes.
             assert_eq!(&got, expected, "{action:?}");
         }
+    }
+
+    fn repo_oat(scopes: &[&str]) -> Principal {
+        Principal {
+            account_id: "org1".into(),
+            account_name: "acme".into(),
+            credential: Credential::Oat {
+                id: "o".into(),
+                label: "ci".into(),
+                resources: vec![
+                    OatResource {
+                        kind: OatResourceType::Repo,
+                        path: "acme/web".into(),
+                        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                    },
+                    OatResource {
+                        kind: OatResourceType::Org,
+                        path: "acme".into(),
+                        scopes: vec!["scope-repository-create".into()],
+                    },
+                ],
+            },
+        }
+    }
+
+    /// The repository rules table, on a private organization repository: for each action,
+    /// whether each caller may do it. Columns: owner, editor, member with team read,
+    /// write, admin, member without team, outsider, anonymous, owner's PATs public_read,
+    /// read, write, admin, and OATs with pull, push, delete, repository-edit, tag-admin.
+    #[test]
+    fn repo_matrix() {
+        use RepoAction::*;
+        let standing = |role: Option<Role>, team: Option<RepoPermission>| RepoStanding {
+            path: "acme/web".into(),
+            owner: NamespaceOwner::Org {
+                org_id: "org1".into(),
+                role,
+                team,
+            },
+            is_private: Some(true),
+        };
+        let password = principal(Credential::Password);
+        let member = |team| (Some(password.clone()), standing(Some(Role::Member), team));
+        let owner_with = |p: Principal| (Some(p), standing(Some(Role::Owner), None));
+        let oat_with = |scope: &str| (Some(repo_oat(&[scope])), standing(None, None));
+        let callers = [
+            owner_with(password.clone()),
+            (Some(password.clone()), standing(Some(Role::Editor), None)),
+            member(Some(RepoPermission::Read)),
+            member(Some(RepoPermission::Write)),
+            member(Some(RepoPermission::Admin)),
+            member(None),
+            (Some(password.clone()), standing(None, None)),
+            (None, standing(None, None)),
+            owner_with(principal(pat(RepoScope::PublicRead))),
+            owner_with(principal(pat(RepoScope::Read))),
+            owner_with(principal(pat(RepoScope::Write))),
+            owner_with(principal(pat(RepoScope::Admin))),
+            oat_with("scope-image-pull"),
+            oat_with("scope-image-push"),
+            oat_with("scope-image-delete"),
+            oat_with("scope-repository-edit"),
+            oat_with("scope-tag-admin"),
+        ];
+        #[rustfmt::skip]
+        let rows: &[(RepoAction, [u8; 17])] = &[
+            //                 own ed  rd  wr  ad  no  out anon pr  rd  wr  ad  pul psh del edt tag
+            (Pull,             [1,  1,  1,  1,  1,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  0,  0]),
+            (Push,             [1,  1,  0,  1,  1,  0,  0,  0,  0,  0,  1,  1,  0,  1,  1,  0,  0]),
+            (Delete,           [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  1,  0,  0]),
+            (Admin,            [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  0,  0]),
+            (ReadInfo,         [1,  1,  1,  1,  1,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1,  0]),
+            (Edit,             [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  1,  0]),
+            (DeleteRepository, [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  0,  0]),
+            (ReadTags,         [1,  1,  1,  1,  1,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  0,  1]),
+            (DeleteTag,        [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  1,  0,  1]),
+            (ReadGroups,       [1,  1,  0,  0,  1,  0,  0,  0,  0,  1,  1,  1,  0,  0,  0,  0,  0]),
+            (EditGroups,       [1,  1,  0,  0,  1,  0,  0,  0,  0,  0,  0,  1,  0,  0,  0,  0,  0]),
+            (Create,           [1,  1,  0,  0,  0,  0,  0,  0,  0,  0,  1,  1,  1,  1,  1,  1,  1]),
+        ];
+        for (action, expected) in rows {
+            let got: Vec<u8> = callers
+                .iter()
+                .map(|(p, standing)| u8::from(authorize_repo(p.as_ref(), standing, *action)))
+                .collect();
+            assert_eq!(&got[..], &expected[..], "{action:?}");
+        }
+        // A public repository: every read is everyone's, nothing else is.
+        let public = RepoStanding {
+            is_private: Some(false),
+            ..standing(None, None)
+        };
+        for action in [Pull, ReadInfo, ReadTags] {
+            assert!(authorize_repo(None, &public, action), "{action:?}");
+        }
+        for action in [Push, Delete, Edit, ReadGroups] {
+            assert!(!authorize_repo(Some(&password), &public, action), "{action:?}");
+        }
+        // An OAT of another organization, and a push that would create a repository
+        // without the right to create one.
+        let mut foreign = repo_oat(&["scope-image-push"]);
+        foreign.account_id = "org2".into();
+        assert!(!authorize_repo(Some(&foreign), &standing(None, None), Pull));
+        let new_repo = RepoStanding {
+            is_private: None,
+            ..standing(Some(Role::Member), Some(RepoPermission::Admin))
+        };
+        assert!(!authorize_repo(Some(&password), &new_repo, Push));
+    }
+
+    #[test]
+    fn listings_show_what_the_caller_may_read() {
+        let org = |role| NamespaceOwner::Org {
+            org_id: "org1".into(),
+            role,
+            team: None,
+        };
+        let password = principal(Credential::Password);
+        assert_eq!(repo_listing(None, &org(Some(Role::Owner))), RepoListing::Public);
+        assert_eq!(
+            repo_listing(Some(&password), &org(Some(Role::Editor))),
+            RepoListing::All
+        );
+        assert_eq!(
+            repo_listing(Some(&password), &org(Some(Role::Member))),
+            RepoListing::PublicAndTeams { user_id: "u".into() }
+        );
+        assert_eq!(repo_listing(Some(&password), &org(None)), RepoListing::Public);
+        let own = NamespaceOwner::User { user_id: "u".into() };
+        assert_eq!(repo_listing(Some(&password), &own), RepoListing::All);
+        let public_read = principal(pat(RepoScope::PublicRead));
+        assert_eq!(repo_listing(Some(&public_read), &own), RepoListing::Public);
+        let lister = oat(&["scope-repository-list"]).unwrap();
+        assert_eq!(repo_listing(Some(&lister), &org(None)), RepoListing::All);
+        let other = oat(&["scope-member-read"]).unwrap();
+        assert_eq!(repo_listing(Some(&other), &org(None)), RepoListing::Public);
     }
 
     #[test]

@@ -9,7 +9,9 @@ use futures_util::{Stream, StreamExt};
 
 use super::audit::{self, Actor, Event};
 use super::error::{Error, RegistryCode, Result};
-use super::policy::{authorize_repo, NamespaceOwner, Principal, RepoAction, RepoStanding, Role};
+use super::policy::{
+    authorize_repo, NamespaceOwner, Principal, RepoAction, RepoPermission, RepoStanding, Role,
+};
 use super::session::RegistryAccess;
 use crate::app::App;
 use crate::blobs::{Algorithm, BlobError, Digest, Hasher};
@@ -189,14 +191,23 @@ impl App {
                 ),
             });
         }
-        if action != RepoAction::Push && target.repo.is_none() {
+        if !matches!(action, RepoAction::Push | RepoAction::Create) && target.repo.is_none() {
             return Err(name_unknown(name));
         }
         Ok(target)
     }
 
-    async fn repo_target(&self, principal: Option<&Principal>, name: &RepoName) -> Result<RepoTarget> {
-        let owner = match self.store.namespace_kind(&name.namespace).await? {
+    pub(super) async fn repo_target(
+        &self,
+        principal: Option<&Principal>,
+        name: &RepoName,
+    ) -> Result<RepoTarget> {
+        let kind = self.store.namespace_kind(&name.namespace).await?;
+        let repo = match kind {
+            Some(_) => self.store.repository(&name.namespace, &name.name).await?,
+            None => return Err(name_unknown(name)),
+        };
+        let owner = match kind {
             Some(NamespaceKind::User) => {
                 let user = self
                     .store
@@ -205,25 +216,40 @@ impl App {
                     .ok_or_else(|| name_unknown(name))?;
                 NamespaceOwner::User { user_id: user.id }
             }
-            Some(NamespaceKind::Org) => {
+            _ => {
                 let org = self
                     .store
                     .org_by_name(&name.namespace)
                     .await?
                     .ok_or_else(|| name_unknown(name))?;
-                let role = match principal.and_then(Principal::user_id) {
-                    Some(user_id) => self
-                        .store
-                        .member(&org.id, user_id)
-                        .await?
-                        .and_then(|m| Role::parse(&m.role)),
-                    None => None,
+                let (role, team) = match principal.and_then(Principal::user_id) {
+                    Some(user_id) => {
+                        let role = self
+                            .store
+                            .member(&org.id, user_id)
+                            .await?
+                            .and_then(|m| Role::parse(&m.role));
+                        let team = match (&repo, role) {
+                            (Some(repo), Some(Role::Member)) => self
+                                .store
+                                .team_repo_permissions_of(&repo.id, user_id)
+                                .await?
+                                .into_iter()
+                                .filter_map(|p| RepoPermission::parse(&p))
+                                .max(),
+                            _ => None,
+                        };
+                        (role, team)
+                    }
+                    None => (None, None),
                 };
-                NamespaceOwner::Org { org_id: org.id, role }
+                NamespaceOwner::Org {
+                    org_id: org.id,
+                    role,
+                    team,
+                }
             }
-            None => return Err(name_unknown(name)),
         };
-        let repo = self.store.repository(&name.namespace, &name.name).await?;
         let standing = RepoStanding {
             path: name.path(),
             owner,

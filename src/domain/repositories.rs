@@ -1,12 +1,19 @@
-//! Repository settings through the Hub API: immutable tags (the rules, their verification
-//! against existing tags) and the tag-immutability check every tag-changing path runs.
+//! Repositories through the Hub API: listing, creation, the repository view with the
+//! caller's permissions, descriptions, visibility, deletion, and immutable tags (the rules,
+//! their verification against existing tags, and the check every tag-changing path runs).
 
 use super::audit::{self, Actor, Event};
 use super::error::{Error, RegistryCode, Result};
-use super::policy::{tag_change_allowed, Principal, RepoAction, TagImmutability};
+use super::policy::{
+    authorize_repo, repo_listing, tag_change_allowed, NamespaceOwner, Principal, RepoAction, RepoListing,
+    RepoStanding, Role, TagImmutability,
+};
 use super::registry::RepoName;
 use crate::app::App;
-use crate::store::{RepositoryRow, Tx};
+use crate::store::{
+    now_micros, NamespaceKind, NewRepository, RepoContent, RepoFilter, RepoOrdering, RepoVisibility,
+    RepositoryRow, Tx,
+};
 
 /// What a caller may do with a repository, as the Hub API's `permissions` object shows.
 #[derive(Debug, Clone, Copy)]
@@ -14,6 +21,103 @@ pub struct RepoPermissions {
     pub read: bool,
     pub write: bool,
     pub admin: bool,
+}
+
+/// The `permissions` object: pull, push, and changing the repository's settings.
+fn permissions_of(principal: Option<&Principal>, standing: &RepoStanding) -> RepoPermissions {
+    RepoPermissions {
+        read: authorize_repo(principal, standing, RepoAction::Pull),
+        write: authorize_repo(principal, standing, RepoAction::Push),
+        admin: authorize_repo(principal, standing, RepoAction::Edit),
+    }
+}
+
+/// A repository found by Hub API path, with what the caller is to it.
+pub struct HubRepository {
+    pub repo: RepositoryRow,
+    pub standing: RepoStanding,
+}
+
+/// A repository as the Hub API shows it to one caller.
+pub struct RepoView {
+    pub repo: RepositoryRow,
+    pub permissions: RepoPermissions,
+    pub content: RepoContent,
+}
+
+/// A listing's filter, order and page.
+pub struct RepoListQuery<'a> {
+    pub name: Option<&'a str>,
+    pub ordering: RepoOrdering,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Parses the `ordering` parameter of a repository listing (default: by name).
+pub fn parse_ordering(ordering: Option<&str>) -> Result<RepoOrdering> {
+    Ok(match ordering.unwrap_or("name") {
+        "name" => RepoOrdering::Name,
+        "-name" => RepoOrdering::NameDesc,
+        "last_updated" => RepoOrdering::LastUpdated,
+        "-last_updated" => RepoOrdering::LastUpdatedDesc,
+        "pull_count" => RepoOrdering::PullCount,
+        "-pull_count" => RepoOrdering::PullCountDesc,
+        _ => {
+            return Err(Error::invalid_field(
+                "ordering",
+                "Invalid ordering value. Must be one of: name, -name, last_updated, -last_updated, pull_count, -pull_count",
+            ))
+        }
+    })
+}
+
+/// `POST /v2/namespaces/{ns}/repositories`.
+pub struct NewRepositoryRequest<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub description: Option<&'a str>,
+    pub full_description: Option<&'a str>,
+    pub is_private: bool,
+}
+
+/// `PATCH /v2/repositories/{ns}/{repo}/`; `None` leaves a setting as it is.
+#[derive(Debug, Default)]
+pub struct RepositoryUpdate {
+    pub description: Option<String>,
+    pub full_description: Option<String>,
+    pub immutable_tags: Option<bool>,
+    pub immutable_tags_rules: Option<Vec<String>>,
+}
+
+/// Hub API repository names: 2 to 255 characters, lowercase letters and digits separated
+/// by single `.`, `_` or `-` (the spec's pattern).
+pub fn validate_repository_name(name: &str) -> Result<()> {
+    let separated = name
+        .split(['.', '_', '-'])
+        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if !(2..=255).contains(&name.len()) || !separated {
+        return Err(Error::invalid_field(
+            "name",
+            "must be 2 to 255 characters: lowercase letters and digits, separated by single '.', '_' or '-'",
+        ));
+    }
+    Ok(())
+}
+
+fn validate_descriptions(description: Option<&str>, full_description: Option<&str>) -> Result<()> {
+    if description.is_some_and(|d| d.chars().count() > 100) {
+        return Err(Error::invalid_field(
+            "description",
+            "must be at most 100 characters",
+        ));
+    }
+    if full_description.is_some_and(|d| d.chars().count() > 25_000) {
+        return Err(Error::invalid_field(
+            "full_description",
+            "must be at most 25000 characters",
+        ));
+    }
+    Ok(())
 }
 
 /// Compiles immutable-tag rules: RE2 syntax (the `regex` crate's), matching whole tag
@@ -71,6 +175,41 @@ impl App {
         }
     }
 
+    /// A repository by Hub API path, for `action`. A caller who may neither do that nor
+    /// read the repository learns nothing about it (404, as for one that does not exist);
+    /// one who may read it but not `action` it gets 403 (401 when anonymous).
+    pub async fn hub_repository(
+        &self,
+        principal: Option<&Principal>,
+        namespace: &str,
+        repository: &str,
+        action: RepoAction,
+    ) -> Result<HubRepository> {
+        let not_found = || Error::not_found(format!("repository {namespace}/{repository} not found"));
+        let name = RepoName {
+            namespace: namespace.to_string(),
+            name: repository.to_string(),
+        };
+        let target = self.repo_target(principal, &name).await.map_err(hub_error)?;
+        let Some(repo) = target.repo else {
+            return Err(not_found());
+        };
+        let standing = target.standing;
+        if authorize_repo(principal, &standing, action) {
+            return Ok(HubRepository { repo, standing });
+        }
+        if !authorize_repo(principal, &standing, RepoAction::ReadInfo) {
+            return Err(not_found());
+        }
+        Err(match principal {
+            None => Error::unauthorized("authentication required"),
+            Some(_) => Error::forbidden(format!(
+                "you may not {} the repository {namespace}/{repository}",
+                action.as_str()
+            )),
+        })
+    }
+
     /// A repository the caller may administer, by Hub API path.
     async fn administered(
         &self,
@@ -78,41 +217,303 @@ impl App {
         namespace: &str,
         repository: &str,
     ) -> Result<RepositoryRow> {
-        let name = RepoName {
-            namespace: namespace.to_string(),
-            name: repository.to_string(),
-        };
-        let target = self
-            .registry_access(Some(principal), &name, RepoAction::Admin)
-            .await
-            .map_err(hub_error)?;
-        target
-            .repo
-            .ok_or_else(|| Error::not_found(format!("repository {namespace}/{repository} not found")))
+        Ok(self
+            .hub_repository(Some(principal), namespace, repository, RepoAction::Admin)
+            .await?
+            .repo)
     }
 
-    /// What the caller may do with a repository.
-    pub async fn repo_permissions(
+    /// The repository's Hub API view for the caller.
+    pub async fn repository_view(
+        &self,
+        principal: Option<&Principal>,
+        found: HubRepository,
+    ) -> Result<RepoView> {
+        let content = self.store.repository_content(&found.repo.id).await?;
+        Ok(RepoView {
+            permissions: permissions_of(principal, &found.standing),
+            repo: found.repo,
+            content,
+        })
+    }
+
+    /// `GET /v2/namespaces/{ns}/repositories/{repo}`.
+    pub async fn get_repository(
+        &self,
+        principal: Option<&Principal>,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<RepoView> {
+        self.flush_pulls().await?;
+        let found = self
+            .hub_repository(principal, namespace, repository, RepoAction::ReadInfo)
+            .await?;
+        self.repository_view(principal, found).await
+    }
+
+    /// `GET /v2/namespaces/{ns}/repositories`: the repositories of a namespace the caller
+    /// may see (the policy's [`repo_listing`]), a page of them and how many in all.
+    pub async fn list_repositories(
+        &self,
+        principal: Option<&Principal>,
+        namespace: &str,
+        query: &RepoListQuery<'_>,
+    ) -> Result<(Vec<RepoView>, i64)> {
+        self.flush_pulls().await?;
+        let owner = self.namespace_owner(principal, namespace).await?;
+        let listing = repo_listing(principal, &owner);
+        let visibility = match &listing {
+            RepoListing::All => RepoVisibility::All,
+            RepoListing::Public => RepoVisibility::Public,
+            RepoListing::PublicAndTeams { user_id } => RepoVisibility::PublicAndTeams(user_id),
+        };
+        let filter = RepoFilter {
+            namespace,
+            name: query.name.filter(|n| !n.is_empty()),
+            visibility,
+        };
+        let (rows, total) = self
+            .store
+            .list_repositories(&filter, query.ordering, query.offset, query.limit)
+            .await?;
+        let mut views = Vec::with_capacity(rows.len());
+        for repo in rows {
+            let name = RepoName {
+                namespace: namespace.to_string(),
+                name: repo.name.clone(),
+            };
+            let standing = self
+                .repo_target(principal, &name)
+                .await
+                .map_err(hub_error)?
+                .standing;
+            let content = self.store.repository_content(&repo.id).await?;
+            views.push(RepoView {
+                permissions: permissions_of(principal, &standing),
+                repo,
+                content,
+            });
+        }
+        Ok((views, total))
+    }
+
+    /// Who owns `namespace`, as the policy sees the caller there; 404 for no namespace.
+    async fn namespace_owner(
+        &self,
+        principal: Option<&Principal>,
+        namespace: &str,
+    ) -> Result<NamespaceOwner> {
+        let not_found = || Error::not_found(format!("namespace {namespace} not found"));
+        match self
+            .store
+            .namespace_kind(namespace)
+            .await?
+            .ok_or_else(not_found)?
+        {
+            NamespaceKind::User => {
+                let user = self.store.user_by_name(namespace).await?.ok_or_else(not_found)?;
+                Ok(NamespaceOwner::User { user_id: user.id })
+            }
+            NamespaceKind::Org => {
+                let org = self.store.org_by_name(namespace).await?.ok_or_else(not_found)?;
+                let role = match principal.and_then(Principal::user_id) {
+                    Some(user_id) => self
+                        .store
+                        .member(&org.id, user_id)
+                        .await?
+                        .and_then(|m| Role::parse(&m.role)),
+                    None => None,
+                };
+                Ok(NamespaceOwner::Org {
+                    org_id: org.id,
+                    role,
+                    team: None,
+                })
+            }
+        }
+    }
+
+    /// `POST /v2/namespaces/{ns}/repositories`: creates an empty repository.
+    pub async fn create_repository(
         &self,
         principal: &Principal,
-        repo: &RepositoryRow,
-    ) -> Result<RepoPermissions> {
-        let name = RepoName {
-            namespace: repo.namespace.clone(),
-            name: repo.name.clone(),
-        };
-        let mut allowed = [false; 3];
-        for (slot, action) in [RepoAction::Pull, RepoAction::Push, RepoAction::Admin]
-            .into_iter()
-            .enumerate()
-        {
-            allowed[slot] = self.registry_access(Some(principal), &name, action).await.is_ok();
+        namespace: &str,
+        new: &NewRepositoryRequest<'_>,
+    ) -> Result<RepoView> {
+        validate_repository_name(new.name)?;
+        if new.namespace != namespace {
+            return Err(Error::invalid_field(
+                "namespace",
+                format!("must be the namespace of the path, {namespace}"),
+            ));
         }
-        Ok(RepoPermissions {
-            read: allowed[0],
-            write: allowed[1],
-            admin: allowed[2],
-        })
+        validate_descriptions(new.description, new.full_description)?;
+        let name = RepoName {
+            namespace: namespace.to_string(),
+            name: new.name.to_string(),
+        };
+        let target = self
+            .repo_target(Some(principal), &name)
+            .await
+            .map_err(|e| match e {
+                Error::Registry { .. } => Error::not_found(format!("namespace {namespace} not found")),
+                other => other,
+            })?;
+        if !authorize_repo(Some(principal), &target.standing, RepoAction::Create) {
+            return Err(Error::forbidden(format!(
+                "you may not create repositories in {namespace}"
+            )));
+        }
+        let exists = || {
+            Error::invalid_field(
+                "name",
+                format!("the repository {namespace}/{} already exists", new.name),
+            )
+        };
+        if target.repo.is_some() {
+            return Err(exists());
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now_micros();
+        let mut tx = self.store.begin().await?;
+        let inserted = self
+            .store
+            .insert_repository(
+                &mut tx,
+                &NewRepository {
+                    id: &id,
+                    namespace,
+                    name: new.name,
+                    is_private: new.is_private,
+                    created_by: &principal.account_name,
+                    now,
+                },
+            )
+            .await;
+        match inserted {
+            Err(crate::store::StoreError::Conflict(_)) => return Err(exists()),
+            other => other?,
+        }
+        if new.description.is_some() || new.full_description.is_some() {
+            self.store
+                .update_repository(&mut tx, &id, new.description, new.full_description, now)
+                .await?;
+        }
+        let event = Event::new(audit::REPO_CREATE, namespace, &name.path())
+            .with("is_private", new.is_private.to_string());
+        self.commit_audited(tx, &Actor::of(principal), event).await?;
+        self.get_repository(Some(principal), namespace, new.name).await
+    }
+
+    /// `PATCH /v2/repositories/{ns}/{repo}/`: descriptions (needs `Edit`) and immutable
+    /// tags (needs `Admin`); each kind of change records its own event.
+    pub async fn update_repository(
+        &self,
+        principal: &Principal,
+        namespace: &str,
+        repository: &str,
+        update: &RepositoryUpdate,
+    ) -> Result<RepoView> {
+        validate_descriptions(update.description.as_deref(), update.full_description.as_deref())?;
+        let edits_descriptions = update.description.is_some() || update.full_description.is_some();
+        let edits_immutability = update.immutable_tags.is_some() || update.immutable_tags_rules.is_some();
+        // Both permissions are checked before anything changes.
+        let found = self
+            .hub_repository(Some(principal), namespace, repository, RepoAction::Edit)
+            .await?;
+        if edits_immutability {
+            self.hub_repository(Some(principal), namespace, repository, RepoAction::Admin)
+                .await?;
+            let enabled = update.immutable_tags.unwrap_or(found.repo.immutable_tags);
+            let rules = update
+                .immutable_tags_rules
+                .clone()
+                .unwrap_or_else(|| stored_rules(&found.repo));
+            self.update_immutable_tags(principal, namespace, repository, enabled, &rules)
+                .await?;
+        }
+        if edits_descriptions {
+            let mut tx = self.store.begin().await?;
+            self.store
+                .update_repository(
+                    &mut tx,
+                    &found.repo.id,
+                    update.description.as_deref(),
+                    update.full_description.as_deref(),
+                    now_micros(),
+                )
+                .await?;
+            let mut event = Event::new(
+                audit::REPO_UPDATE,
+                namespace,
+                &format!("{namespace}/{repository}"),
+            );
+            if let Some(description) = &update.description {
+                event = event.with("description", description.as_str());
+            }
+            if update.full_description.is_some() {
+                event = event.with("full_description", "updated");
+            }
+            self.commit_audited(tx, &Actor::of(principal), event).await?;
+        }
+        self.get_repository(Some(principal), namespace, repository).await
+    }
+
+    /// `POST /v2/repositories/{ns}/{repo}/privacy`.
+    pub async fn set_repository_privacy(
+        &self,
+        principal: &Principal,
+        namespace: &str,
+        repository: &str,
+        is_private: bool,
+    ) -> Result<RepoView> {
+        let found = self
+            .hub_repository(Some(principal), namespace, repository, RepoAction::Edit)
+            .await?;
+        if found.repo.is_private != is_private {
+            let mut tx = self.store.begin().await?;
+            self.store
+                .set_repository_privacy(&mut tx, &found.repo.id, is_private, now_micros())
+                .await?;
+            let event = Event::new(
+                audit::REPO_CHANGE_PRIVACY,
+                namespace,
+                &format!("{namespace}/{repository}"),
+            )
+            .with("is_private", is_private.to_string());
+            self.commit_audited(tx, &Actor::of(principal), event).await?;
+        }
+        self.get_repository(Some(principal), namespace, repository).await
+    }
+
+    /// `DELETE /v2/repositories/{ns}/{repo}/`: the repository, its tags and manifests. Its
+    /// blobs stay for the garbage collector (other repositories may share them).
+    pub async fn delete_repository(
+        &self,
+        principal: &Principal,
+        namespace: &str,
+        repository: &str,
+    ) -> Result<()> {
+        let found = self
+            .hub_repository(
+                Some(principal),
+                namespace,
+                repository,
+                RepoAction::DeleteRepository,
+            )
+            .await?;
+        let mut tx = self.store.begin().await?;
+        if !self.store.delete_repository(&mut tx, &found.repo.id).await? {
+            return Err(Error::not_found(format!(
+                "repository {namespace}/{repository} not found"
+            )));
+        }
+        let event = Event::new(
+            audit::REPO_DELETE,
+            namespace,
+            &format!("{namespace}/{repository}"),
+        );
+        self.commit_audited(tx, &Actor::of(principal), event).await
     }
 
     /// `PATCH …/immutabletags`: turns immutable tags on or off and sets the rules.

@@ -46,3 +46,19 @@ impl FromRequestParts<App> for MaybeCaller {
         Ok(MaybeCaller(Some(principal)))
     }
 }
+
+/// A caller, possibly anonymous, of the legacy `/v2/repositories/…` and `/v2/users/…`
+/// reads, which Docker Hub refuses to organization access tokens (403).
+pub struct LegacyCaller(pub Option<Principal>);
+
+impl FromRequestParts<App> for LegacyCaller {
+    type Rejection = ApiError<Hub>;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let MaybeCaller(principal) = MaybeCaller::from_request_parts(parts, app).await?;
+        if principal.as_ref().is_some_and(|p| p.user_id().is_none()) {
+            return Err(Error::forbidden("organization access tokens cannot use this legacy route").into());
+        }
+        Ok(LegacyCaller(principal))
+    }
+}

@@ -29,11 +29,21 @@ pub struct Login;
 impl Surface for Hub {
     fn render(status: StatusCode, error: &Error) -> Response {
         let message = public_message(status, error);
-        (
-            status,
-            Json(json!({"message": message, "errinfo": null, "detail": message})),
-        )
-            .into_response()
+        let body = match error {
+            // The field-error form of the spec's examples, with the usual fields as well.
+            Error::InvalidField { field, message: text } => {
+                let fields = json!({ field.as_str(): [text] });
+                json!({
+                    "message": message,
+                    "errinfo": null,
+                    "detail": message,
+                    "fields": fields,
+                    "text": text,
+                })
+            }
+            _ => json!({"message": message, "errinfo": null, "detail": message}),
+        };
+        (status, Json(body)).into_response()
     }
 }
 
@@ -62,7 +72,7 @@ impl Surface for Oci {
             Error::NotFound(_) => "NAME_UNKNOWN",
             Error::PayloadTooLarge(_) => "SIZE_INVALID",
             Error::RateLimited { .. } => "TOOMANYREQUESTS",
-            Error::BadRequest(_) | Error::MethodNotAllowed => "UNSUPPORTED",
+            Error::BadRequest(_) | Error::InvalidField { .. } | Error::MethodNotAllowed => "UNSUPPORTED",
             Error::Internal(_) => "UNKNOWN",
         };
         let message = public_message(status, error);
@@ -92,7 +102,7 @@ pub type OciResult<T> = Result<T, ApiError<Oci>>;
 
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
-        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::BadRequest(_) | Error::InvalidField { .. } => StatusCode::BAD_REQUEST,
         Error::Unauthorized(_) | Error::SecondFactorRequired { .. } => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,

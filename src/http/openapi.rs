@@ -1,12 +1,12 @@
 //! The OpenAPI document, assembled from the `#[utoipa::path]` of every route (routes are
 //! registered through `utoipa_axum`, so a route cannot exist without its description).
-//! Served at `GET /v2/openapi.json` (a Wharf extension).
+//! Served at `GET /openapi.json` and `GET /v2/openapi.json` (Wharf extensions).
 
 use axum::{Extension, Json};
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
-use utoipa::openapi::OpenApi as OpenApiDoc;
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref, RefOr, ResponseBuilder};
+use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
 
 /// The error body of the Hub API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -17,6 +17,49 @@ pub struct ErrorBody {
     pub errinfo: Option<serde_json::Value>,
     /// The same text as `message`, for older clients.
     pub detail: String,
+}
+
+/// The error responses of a Hub route, each with the Hub error body: `responses(…,
+/// WriteErrors)` instead of one line per status on every route.
+fn error_responses(
+    statuses: &[(u16, &str)],
+) -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+    statuses
+        .iter()
+        .map(|(status, description)| {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build();
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content("application/json", content)
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+/// 401, 403 and 404: the errors of a read.
+pub struct ReadErrors;
+
+impl IntoResponses for ReadErrors {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        error_responses(&[(401, "Unauthorized"), (403, "Forbidden"), (404, "Not Found")])
+    }
+}
+
+/// 400, 401, 403 and 404: the errors of a change or a read with parameters.
+pub struct WriteErrors;
+
+impl IntoResponses for WriteErrors {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<utoipa::openapi::response::Response>> {
+        error_responses(&[
+            (400, "Bad Request"),
+            (401, "Unauthorized"),
+            (403, "Forbidden"),
+            (404, "Not Found"),
+        ])
+    }
 }
 
 /// Tag of the routes Wharf adds beyond the official API.

@@ -51,7 +51,7 @@ fn parse_positive(name: &str, value: &str) -> Result<u64, Error> {
         .parse::<u64>()
         .ok()
         .filter(|n| *n >= 1)
-        .ok_or_else(|| Error::bad_request(format!("{name}: must be a positive integer")))
+        .ok_or_else(|| Error::invalid_field(name, "must be a positive integer"))
 }
 
 impl PageRequest {
@@ -68,9 +68,10 @@ impl PageRequest {
             }
         }
         if page_size > MAX_PAGE_SIZE {
-            return Err(Error::bad_request(format!(
-                "page_size: must be at most {MAX_PAGE_SIZE}"
-            )));
+            return Err(Error::invalid_field(
+                "page_size",
+                format!("must be at most {MAX_PAGE_SIZE}"),
+            ));
         }
         Ok(PageRequest {
             page,

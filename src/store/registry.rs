@@ -2,6 +2,8 @@
 //! `manifest_references`, `tags` and `uploads`. Everything the registry serves is looked up
 //! here, by index; storage is only read for blob bytes.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -10,6 +12,8 @@ use super::{conflict_on_unique, Store, StoreResult, Tx};
 #[derive(Debug, Clone)]
 pub struct RepositoryRow {
     pub id: String,
+    /// The integer id the Hub API shows.
+    pub number: i64,
     pub namespace: String,
     pub name: String,
     pub is_private: bool,
@@ -42,6 +46,8 @@ pub struct ManifestRow {
     pub subject: Option<String>,
     pub size: i64,
     pub content: Vec<u8>,
+    /// JSON: per-platform images (see `domain::images`).
+    pub images: String,
     pub annotations: String,
 }
 
@@ -67,15 +73,17 @@ pub struct NewManifest<'a> {
     pub now: i64,
 }
 
-const REPO_COLUMNS: &str = "id, namespace, name, is_private, description, full_description, immutable_tags, \
+pub(super) const REPO_COLUMNS: &str =
+    "id, number, namespace, name, is_private, description, full_description, immutable_tags, \
      immutable_tags_rules, pull_count, last_pulled_at, created_by, created_at, updated_at";
 
 const MANIFEST_COLUMNS: &str =
-    "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.content, m.annotations";
+    "m.digest, m.media_type, m.artifact_type, m.subject, m.size, m.content, m.images, m.annotations";
 
-fn repo_from_row(row: &AnyRow) -> Result<RepositoryRow, sqlx::Error> {
+pub(super) fn repo_from_row(row: &AnyRow) -> Result<RepositoryRow, sqlx::Error> {
     Ok(RepositoryRow {
         id: row.try_get("id")?,
+        number: row.try_get("number")?,
         namespace: row.try_get("namespace")?,
         name: row.try_get("name")?,
         is_private: row.try_get::<i64, _>("is_private")? != 0,
@@ -109,6 +117,7 @@ fn manifest_from_row(row: &AnyRow) -> Result<ManifestRow, sqlx::Error> {
         subject: row.try_get("subject")?,
         size: row.try_get("size")?,
         content: row.try_get("content")?,
+        images: row.try_get("images")?,
         annotations: row.try_get("annotations")?,
     })
 }
@@ -460,21 +469,38 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records a pull of the repository (and of a tag, when pulled by tag).
-    pub async fn record_pull(&self, repository_id: &str, tag: Option<&str>, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE repositories SET pull_count = pull_count + 1, last_pulled_at = $1 WHERE id = $2")
-            .bind(now)
+    /// Adds counted pulls to repositories and tags, in one transaction.
+    pub async fn record_pulls(&self, batch: &HashMap<String, PullTally>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (repository_id, tally) in batch {
+            sqlx::query(
+                "UPDATE repositories SET pull_count = pull_count + $1, \
+                 last_pulled_at = CASE WHEN last_pulled_at IS NULL OR last_pulled_at < $2 THEN $2 \
+                 ELSE last_pulled_at END WHERE id = $3",
+            )
+            .bind(tally.count)
+            .bind(tally.last_at)
             .bind(repository_id)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
-        if let Some(tag) = tag {
-            sqlx::query("UPDATE tags SET last_pulled_at = $1 WHERE repository_id = $2 AND name = $3")
-                .bind(now)
-                .bind(repository_id)
-                .bind(tag)
-                .execute(self.writer())
-                .await?;
+            for (tag, at) in &tally.tags {
+                sqlx::query("UPDATE tags SET last_pulled_at = $1 WHERE repository_id = $2 AND name = $3")
+                    .bind(*at)
+                    .bind(repository_id)
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
-        Ok(())
+        super::commit(tx).await
     }
+}
+
+/// Pulls counted for one repository and not yet written.
+#[derive(Debug, Default, Clone)]
+pub struct PullTally {
+    pub count: i64,
+    pub last_at: i64,
+    /// Tags pulled by name, with the latest time.
+    pub tags: HashMap<String, i64>,
 }

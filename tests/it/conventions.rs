@@ -300,7 +300,7 @@ async fn unknown_routes_are_404_hub_errors(backend: Backend) {
         (Method::GET, "/"),
         (Method::GET, "/nope"),
         (Method::GET, "/v2/nope"),
-        (Method::POST, "/v2/users/nope"),
+        (Method::POST, "/v2/users/nope/more"),
         (Method::GET, "/v2/access-tokens/a/b"),
     ];
     for (method, path) in routes {

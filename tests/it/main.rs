@@ -2,6 +2,7 @@
 //! One test binary keeps link times down; each module is one API group or concern.
 
 mod harness;
+mod oci;
 
 mod access_tokens;
 mod admin;
@@ -11,6 +12,7 @@ mod invites;
 mod lifecycle;
 mod login;
 mod members;
+mod oras;
 mod org_access_tokens;
 mod org_permissions;
 mod orgs;

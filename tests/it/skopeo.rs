@@ -223,6 +223,50 @@ async fn skopeo_copies_images_both_ways(backend: Backend) {
         "{inspected}"
     );
 
+    // The Hub API shows the pushed tag: its digest, and the image with its layers.
+    let (status, tag) = server
+        .call(
+            Method::GET,
+            &format!("/v2/namespaces/{USER}/repositories/app/tags/v1"),
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tag}");
+    assert_eq!(tag["name"], "v1", "{tag}");
+    assert_eq!(tag["digest"], digest, "{tag}");
+    assert_eq!(tag["tag_status"], "active", "{tag}");
+    let images = tag["images"].as_array().expect("images");
+    assert_eq!(images.len(), 1, "{tag}");
+    assert_eq!(images[0]["digest"], digest, "{tag}");
+    assert_eq!(
+        (images[0]["architecture"].as_str(), images[0]["os"].as_str()),
+        (Some("amd64"), Some("linux"))
+    );
+    // The layer sizes of the manifest as built.
+    let built = std::fs::read(
+        source
+            .0
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:")),
+    )
+    .expect("read manifest");
+    let built: Value = serde_json::from_slice(&built).expect("manifest JSON");
+    let layer_sizes: Vec<i64> = built["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["size"].as_i64().expect("size"))
+        .collect();
+    let shown: Vec<i64> = images[0]["layers"]
+        .as_array()
+        .expect("layers")
+        .iter()
+        .map(|l| l["size"].as_i64().expect("size"))
+        .collect();
+    assert_eq!(shown, layer_sizes, "{tag}");
+    assert_eq!(tag["full_size"], layer_sizes.iter().sum::<i64>(), "{tag}");
+
     // Pull into another layout: the very same blobs.
     skopeo_ok(&[
         "copy",

@@ -8,6 +8,8 @@ pub mod members;
 pub mod org_access_tokens;
 pub mod orgs;
 pub mod repositories;
+pub mod repository_groups;
+pub mod tags;
 pub mod user;
 pub mod users;
 
@@ -53,6 +55,28 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(invites::resend))
         .routes(routes!(invites::accept))
         .routes(routes!(invites::decline))
+        .routes(routes!(user::profile))
+        .routes(routes!(repositories::list, repositories::create))
+        .routes(routes!(repositories::get, repositories::head))
         .routes(routes!(repositories::update_immutable_tags))
         .routes(routes!(repositories::verify_immutable_tags))
+        .routes(routes!(tags::list, tags::head_list))
+        .routes(routes!(tags::get, tags::head))
+        .routes(routes!(repositories::legacy_create))
+        .routes(routes!(repositories::legacy_list, repositories::legacy_create_in))
+        .routes(routes!(
+            repositories::legacy_get,
+            repositories::legacy_head,
+            repositories::update,
+            repositories::delete
+        ))
+        .routes(routes!(repositories::privacy))
+        .routes(routes!(tags::legacy_list))
+        .routes(routes!(tags::legacy_get, tags::delete))
+        .routes(routes!(repository_groups::create, repository_groups::list))
+        .routes(routes!(
+            repository_groups::get,
+            repository_groups::update,
+            repository_groups::delete
+        ))
 }

@@ -98,9 +98,18 @@ impl RegistryCaller {
     pub fn require(&self, name: &RepoName, action: RepoAction, allow_expired: bool) -> Result<(), Rejection> {
         let path = name.path();
         let scope = match action {
-            RepoAction::Pull => format!("repository:{path}:pull"),
-            RepoAction::Push => format!("repository:{path}:pull,push"),
-            RepoAction::Delete | RepoAction::Admin => format!("repository:{path}:delete"),
+            RepoAction::Push | RepoAction::Create => format!("repository:{path}:pull,push"),
+            RepoAction::Delete | RepoAction::DeleteRepository | RepoAction::DeleteTag => {
+                format!("repository:{path}:delete")
+            }
+            // The registry asks only for the three above; the Hub actions map to the
+            // nearest registry scope.
+            RepoAction::Admin | RepoAction::Edit | RepoAction::EditGroups => {
+                format!("repository:{path}:delete")
+            }
+            RepoAction::Pull | RepoAction::ReadInfo | RepoAction::ReadTags | RepoAction::ReadGroups => {
+                format!("repository:{path}:pull")
+            }
         };
         if !self.has_token {
             return Err(self.challenge(Some(&scope), "authentication required"));

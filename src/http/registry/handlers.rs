@@ -255,7 +255,14 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Ra
     };
     let invalid = || fail(Error::registry(RegistryCode::RangeInvalid, "unsatisfiable Range"));
     let text = value.to_str().map_err(|_| invalid())?;
-    let spec = text.trim().strip_prefix("bytes=").ok_or_else(invalid)?;
+    // A range in a unit other than bytes is ignored, as RFC 9110 §14.2 says: the whole blob.
+    let Some(spec) = text.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    // Several ranges would need a multipart answer; serving the whole blob is allowed.
+    if spec.contains(',') {
+        return Ok(None);
+    }
     let (start, end) = spec.split_once('-').ok_or_else(invalid)?;
     let last = size.saturating_sub(1);
     let (start, end) = match (start.trim(), end.trim()) {
@@ -437,18 +444,18 @@ pub async fn list_tags(ctx: Ctx) -> Reply {
     };
     let last = param(params, "last");
     // Even `n=0` goes through the domain: the repository must exist and be readable.
-    let tags = ctx
+    let (tags, more) = ctx
         .app
         .list_tags(ctx.caller.principal.as_ref(), &ctx.name, n, last)
         .await
         .or_oci()?;
     let body = axum::Json(serde_json::json!({"name": ctx.name.path(), "tags": tags}));
     let mut response = body.into_response();
-    // A full page may have more after it, also when its size was the default or the bound
+    // The next page keeps the page size, also when that was the default or the bound
     // rather than the client's `n`.
     let page = crate::domain::manifests::tags_page_size(n);
     if let Some(last_tag) = tags.last() {
-        if tags.len() as u64 == page {
+        if more {
             let mut next = url::form_urlencoded::Serializer::new(String::new());
             next.append_pair("n", &page.to_string());
             next.append_pair("last", last_tag);
