@@ -6,7 +6,7 @@ use super::audit::{self, Actor, Event};
 use super::error::{Error, RegistryCode, Result};
 use super::policy::{
     authorize_repo, repo_listing, tag_change_allowed, NamespaceOwner, Principal, RepoAction, RepoListing,
-    RepoStanding, Role, TagImmutability,
+    RepoPermission, RepoStanding, Role, TagImmutability,
 };
 use super::registry::RepoName;
 use crate::app::App;
@@ -276,17 +276,34 @@ impl App {
             .store
             .list_repositories(&filter, query.ordering, query.offset, query.limit)
             .await?;
+        let member = match (&owner, principal.and_then(Principal::user_id)) {
+            (
+                NamespaceOwner::Org {
+                    role: Some(Role::Member),
+                    ..
+                },
+                Some(user_id),
+            ) => Some(user_id),
+            _ => None,
+        };
         let mut views = Vec::with_capacity(rows.len());
         for repo in rows {
-            let name = RepoName {
-                namespace: namespace.to_string(),
-                name: repo.name.clone(),
+            let mut owner = owner.clone();
+            // Only a member's standing differs from repository to repository.
+            if let (Some(user_id), NamespaceOwner::Org { team, .. }) = (member, &mut owner) {
+                *team = self
+                    .store
+                    .team_repo_permissions_of(&repo.id, user_id)
+                    .await?
+                    .iter()
+                    .filter_map(|p| RepoPermission::parse(p))
+                    .max();
+            }
+            let standing = RepoStanding {
+                path: format!("{namespace}/{}", repo.name),
+                owner,
+                is_private: Some(repo.is_private),
             };
-            let standing = self
-                .repo_target(principal, &name)
-                .await
-                .map_err(hub_error)?
-                .standing;
             let content = self.store.repository_content(&repo.id).await?;
             views.push(RepoView {
                 permissions: permissions_of(principal, &standing),

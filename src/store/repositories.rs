@@ -165,7 +165,8 @@ impl Store {
     /// Storage size and manifest media types of a repository.
     pub async fn repository_content(&self, repository_id: &str) -> StoreResult<RepoContent> {
         let size: Option<i64> = sqlx::query(
-            "SELECT SUM(b.size) AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
+            // PostgreSQL sums BIGINTs as NUMERIC: cast back.
+            "SELECT CAST(SUM(b.size) AS BIGINT) AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
              WHERE rb.repository_id = $1",
         )
         .bind(repository_id)

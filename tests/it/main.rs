@@ -17,6 +17,7 @@ mod org_access_tokens;
 mod org_permissions;
 mod orgs;
 mod registry;
+mod s3;
 mod skopeo;
 mod spec_contract;
 mod store;

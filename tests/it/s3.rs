@@ -1,0 +1,165 @@
+//! Blob storage on S3: the registry against a real S3-compatible HTTP server (moto's
+//! standalone server, PyPI `moto[server]`), through `--storage s3://…`. Pushes (monolithic
+//! and chunked), mounts, ranged and whole pulls, deletes; the objects land in the bucket
+//! under the prefix, and no upload part is left behind.
+//!
+//! Skipped, loudly, when `moto_server` is not installed; fails instead when
+//! `WHARF_REQUIRE_S3` is set (CI installs it).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use tokio::process::{Child, Command};
+
+use crate::harness::{Backend, Server, PASSWORD};
+use crate::oci::*;
+
+const BUCKET: &str = "wharf-blobs";
+const PREFIX: &str = "registry";
+
+/// A running S3 server on a free port; killed when dropped.
+struct S3Server {
+    _child: Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    async fn start() -> Option<S3Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn();
+        let Ok(child) = child else {
+            assert!(
+                std::env::var_os("WHARF_REQUIRE_S3").is_none(),
+                "moto_server is not installed (pip install 'moto[server]'), and WHARF_REQUIRE_S3 is set"
+            );
+            eprintln!("SKIPPED: moto_server not installed");
+            return None;
+        };
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if let Ok(res) = client.put(format!("{endpoint}/{BUCKET}")).send().await {
+                assert!(res.status().is_success(), "create bucket: {}", res.status());
+                return Some(S3Server {
+                    _child: child,
+                    endpoint,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("moto_server did not start on {endpoint}");
+    }
+
+    /// The keys in the bucket under `prefix`.
+    async fn keys(&self, prefix: &str) -> Vec<String> {
+        let url = format!("{}/{BUCKET}?list-type=2&prefix={prefix}", self.endpoint);
+        let text = reqwest::get(url).await.expect("list").text().await.expect("body");
+        text.split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(String::from)
+            .collect()
+    }
+}
+
+async fn registry_on_s3(backend: Backend) {
+    let Some(s3) = S3Server::start().await else {
+        return;
+    };
+    let storage = format!(
+        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
+        s3.endpoint
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "wharf"),
+        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
+    ];
+    let server = Server::start_with(&backend, &["--storage", &storage], &env).await;
+    server.create_user("alice").await;
+    let alice = Registry::login(
+        &server,
+        Some(("alice", PASSWORD)),
+        &["alice/app", "alice/copy"],
+        "pull,push,delete",
+    )
+    .await;
+
+    // Monolithic, and chunked across several PATCHes (larger than one storage chunk).
+    let small = random_bytes(4096);
+    let small_digest = alice.push_blob("alice/app", &small).await;
+    let big = random_bytes(9 * 1024 * 1024 + 17);
+    let big_digest = sha256(&big);
+    let location = alice.start_upload("alice/app").await;
+    let mut location = location;
+    let mut start = 0;
+    for chunk in big.chunks(4 * 1024 * 1024) {
+        let range = format!("{start}-{}", start + chunk.len() - 1);
+        let res = alice.patch_upload(&location, Some(&range), chunk).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        location = header(res.headers(), "location").to_string();
+        start += chunk.len();
+    }
+    let res = alice.finish_upload(&location, &big_digest, &[]).await;
+    assert_blob_created(res, "alice/app", &big_digest).await;
+    alice.assert_blob("alice/app", &small_digest, &small).await;
+    alice.assert_blob("alice/app", &big_digest, &big).await;
+
+    // A range of the big one.
+    let res = alice
+        .request(Method::GET, &blob_path("alice/app", &big_digest))
+        .header(reqwest::header::RANGE, "bytes=5000000-5000099")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&res.bytes().await.expect("body")[..], &big[5_000_000..5_000_100]);
+
+    // An image on top, a mount into another repository, and the pull back.
+    let (manifest_bytes, manifest_digest) = alice.push_image("alice/app", "v1").await;
+    alice
+        .assert_manifest("alice/app", "v1", OCI_MANIFEST, &manifest_bytes)
+        .await;
+    let mount = format!("{}?mount={big_digest}&from=alice/app", uploads_path("alice/copy"));
+    assert_blob_created(alice.send(Method::POST, &mount).await, "alice/copy", &big_digest).await;
+    alice.assert_blob("alice/copy", &big_digest, &big).await;
+
+    // In the bucket: the blobs under the prefix, content-addressed; no upload parts left.
+    let keys = s3.keys(PREFIX).await;
+    for digest in [&small_digest, &big_digest] {
+        let hex = digest.trim_start_matches("sha256:");
+        let key = format!("{PREFIX}/blobs/sha256/{}/{hex}", &hex[..2]);
+        assert!(keys.contains(&key), "{key} not in {keys:?}");
+    }
+    assert!(
+        s3.keys(&format!("{PREFIX}/uploads/")).await.is_empty(),
+        "upload parts left: {keys:?}"
+    );
+
+    // A cancelled upload leaves nothing either; a deleted manifest is gone.
+    let location = alice.start_upload("alice/app").await;
+    let res = alice
+        .patch_upload(&location, Some("0-99"), &random_bytes(100))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let res = alice
+        .send(Method::DELETE, header(res.headers(), "location"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(s3.keys(&format!("{PREFIX}/uploads/")).await.is_empty());
+    let res = alice
+        .send(Method::DELETE, &manifest_path("alice/app", &manifest_digest))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    alice.assert_no_manifest("alice/app", &manifest_digest).await;
+}
+
+crate::both_backends!(registry_on_s3);
