@@ -56,6 +56,8 @@ pub struct PushedManifest {
     pub digest: Digest,
     /// The digest of its `subject`, for the `OCI-Subject` header.
     pub subject: Option<String>,
+    /// The tags of a push by digest with `?tag=`, for the `OCI-Tag` headers.
+    pub tags: Vec<String>,
 }
 
 /// What a pushed manifest is, read from its content.
@@ -159,16 +161,26 @@ fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> 
 }
 
 impl App {
-    /// `PUT …/manifests/<reference>`.
+    /// `PUT …/manifests/<reference>`, with the tags of `?tag=` (`extra_tags`, OCI 1.2's
+    /// tag parameters) when the reference is a digest.
     pub async fn put_manifest(
         &self,
         principal: &Principal,
         name: &RepoName,
         reference: &str,
+        extra_tags: &[String],
         content_type: Option<&str>,
         content: &[u8],
     ) -> Result<PushedManifest> {
         let reference = Reference::parse(reference)?;
+        for tag in extra_tags {
+            if !valid_tag(tag) {
+                return Err(Error::registry(
+                    RegistryCode::ManifestInvalid,
+                    format!("invalid tag {tag:?}"),
+                ));
+            }
+        }
         let target = self
             .registry_access(Some(principal), name, RepoAction::Push)
             .await?;
@@ -235,25 +247,30 @@ impl App {
             references: &references,
             now,
         };
+        // The tags to point at it: the reference's, or those of `?tag=` on a push by digest.
+        let tags: Vec<String> = match reference {
+            Reference::Tag(tag) => vec![tag],
+            Reference::Digest(_) => extra_tags.to_vec(),
+        };
         let mut tx = self.store.begin().await?;
         self.store.insert_manifest(&mut tx, &manifest).await?;
-        match &reference {
-            Reference::Tag(tag) => {
-                self.check_tag_change(&mut tx, &repo, tag, Some(&digest_text))
-                    .await?;
-                self.store
-                    .set_tag(&mut tx, &repo.id, tag, &digest_text, &principal.account_name, now)
-                    .await?;
-                let event = Event::new(audit::REPO_TAG_PUSH, &name.namespace, &name.path())
-                    .with("tag", tag.as_str())
-                    .with("digest", digest_text.as_str());
-                self.commit_audited(tx, &Actor::of(principal), event).await?;
-            }
-            Reference::Digest(_) => crate::store::commit(tx).await?,
+        let actor = Actor::of(principal);
+        for tag in &tags {
+            self.check_tag_change(&mut tx, &repo, tag, Some(&digest_text))
+                .await?;
+            self.store
+                .set_tag(&mut tx, &repo.id, tag, &digest_text, &principal.account_name, now)
+                .await?;
+            let event = Event::new(audit::REPO_TAG_PUSH, &name.namespace, &name.path())
+                .with("tag", tag.as_str())
+                .with("digest", digest_text.as_str());
+            audit::record(&self.store, &mut tx, &actor, event).await?;
         }
+        crate::store::commit(tx).await?;
         Ok(PushedManifest {
             digest,
             subject: parsed.subject,
+            tags: if extra_tags.is_empty() { Vec::new() } else { tags },
         })
     }
 

@@ -504,6 +504,38 @@ async fn manifests_are_pushed_and_pulled(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
     assert_eq!(header(res.headers(), "docker-content-digest"), sha512(&pretty));
 
+    // By digest with tag parameters: each tag points at it, and is named in an `OCI-Tag`.
+    let tagged = alice.image_manifest(REPO).await;
+    let tagged_digest = sha256(&tagged);
+    let path = format!("{}?tag=p1&tag=p2", manifest_path(REPO, &tagged_digest));
+    let res = alice
+        .request(Method::PUT, &path)
+        .header(header::CONTENT_TYPE, OCI_MANIFEST)
+        .body(tagged.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let named: Vec<&str> = res
+        .headers()
+        .get_all("oci-tag")
+        .iter()
+        .map(|v| v.to_str().expect("header"))
+        .collect();
+    assert_eq!(named, ["p1", "p2"]);
+    for tag in ["p1", "p2"] {
+        alice.assert_manifest(REPO, tag, OCI_MANIFEST, &tagged).await;
+    }
+    let path = format!("{}?tag=-bad", manifest_path(REPO, &tagged_digest));
+    let res = alice
+        .request(Method::PUT, &path)
+        .header(header::CONTENT_TYPE, OCI_MANIFEST)
+        .body(tagged.clone())
+        .send()
+        .await
+        .expect("request");
+    assert_oci_error(res, StatusCode::BAD_REQUEST, "MANIFEST_INVALID").await;
+
     // Docker schema 2, with a foreign layer: that one lives elsewhere and is not pushed.
     let config = config_blob();
     let layer = random_bytes(256);
@@ -572,6 +604,8 @@ async fn manifests_are_pushed_and_pulled(backend: Backend) {
         ("v1", &newer_digest),
         ("multi", &list_digest),
         ("docker", &docker_digest),
+        ("p2", &tagged_digest),
+        ("p1", &tagged_digest),
         ("v1", &digest),
     ];
     let expected: Vec<(String, Value)> = expected

@@ -30,6 +30,7 @@ pub struct Ctx {
 const DIGEST_HEADER: HeaderName = HeaderName::from_static("docker-content-digest");
 const UPLOAD_UUID: HeaderName = HeaderName::from_static("docker-upload-uuid");
 const OCI_SUBJECT: HeaderName = HeaderName::from_static("oci-subject");
+const OCI_TAG: HeaderName = HeaderName::from_static("oci-tag");
 const OCI_FILTERS: HeaderName = HeaderName::from_static("oci-filters-applied");
 
 fn fail(error: Error) -> Rejection {
@@ -380,6 +381,12 @@ pub async fn put_manifest(ctx: Ctx, reference: &str, body: Body) -> Reply {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let tag_params: Vec<String> = ctx
+        .params
+        .iter()
+        .filter(|(k, _)| k == "tag")
+        .map(|(_, v)| v.clone())
+        .collect();
     let limit = ctx.app.settings.max_manifest_size;
     let content = axum::body::to_bytes(body, limit).await.map_err(|_| {
         fail(Error::PayloadTooLarge(format!(
@@ -392,6 +399,7 @@ pub async fn put_manifest(ctx: Ctx, reference: &str, body: Body) -> Reply {
             &principal,
             &ctx.name,
             reference,
+            &tag_params,
             content_type.as_deref(),
             &content,
         )
@@ -414,6 +422,9 @@ pub async fn put_manifest(ctx: Ctx, reference: &str, body: Body) -> Reply {
         response
             .headers_mut()
             .insert(OCI_SUBJECT, header_value(&subject)?);
+    }
+    for tag in &pushed.tags {
+        response.headers_mut().append(OCI_TAG, header_value(tag)?);
     }
     Ok(response)
 }
