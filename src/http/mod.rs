@@ -38,7 +38,7 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
     let router = hub
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .route("/v2/openapi.json", get(openapi::document))
-        .route("/openapi.json", get(openapi::document))
+        .route("/openapi.json", get(openapi::document_at_root))
         .route("/healthz", get(healthz))
         .merge(registry::routes())
         .fallback(not_found)

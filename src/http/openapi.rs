@@ -71,7 +71,7 @@ pub const EXTENSION_TAG: &str = "wharf-extensions";
         title = "Wharf: Docker Hub API",
         description = "The Docker Hub API (v2) as served by Wharf. Routes tagged `wharf-extensions` are Wharf extensions beyond the official API.",
     ),
-    paths(document, crate::http::healthz),
+    paths(document, document_at_root, crate::http::healthz),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
     tags((name = "wharf-extensions", description = "Wharf extensions: not part of the official Docker Hub API")),
@@ -104,4 +104,16 @@ impl Modify for BearerAuth {
 )]
 pub async fn document(Extension(doc): Extension<std::sync::Arc<OpenApiDoc>>) -> Json<OpenApiDoc> {
     Json((*doc).clone())
+}
+
+/// The OpenAPI document of this server, at the root.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "wharf-extensions",
+    security(()),
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn document_at_root(doc: Extension<std::sync::Arc<OpenApiDoc>>) -> Json<OpenApiDoc> {
+    document(doc).await
 }

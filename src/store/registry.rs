@@ -422,14 +422,27 @@ impl Store {
         last: Option<&str>,
         limit: i64,
     ) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query(
-            "SELECT name FROM tags WHERE repository_id = $1 AND ($2 IS NULL OR name > $2) ORDER BY name LIMIT $3",
-        )
-        .bind(repository_id)
-        .bind(last)
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+        // Two statements rather than `($2 IS NULL OR name > $2)`: SQLite cannot start an
+        // index range at `last` through an `OR`, and would read every tag before it.
+        let rows = match last {
+            Some(last) => {
+                sqlx::query(
+                    "SELECT name FROM tags WHERE repository_id = $1 AND name > $2 ORDER BY name LIMIT $3",
+                )
+                .bind(repository_id)
+                .bind(last)
+                .bind(limit)
+                .fetch_all(self.reader())
+                .await?
+            }
+            None => {
+                sqlx::query("SELECT name FROM tags WHERE repository_id = $1 ORDER BY name LIMIT $2")
+                    .bind(repository_id)
+                    .bind(limit)
+                    .fetch_all(self.reader())
+                    .await?
+            }
+        };
         rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
     }
 

@@ -250,13 +250,19 @@ impl Store {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(Vec<TagRow>, i64)> {
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM tags WHERE repository_id = $1")
+        // The count is kept by triggers; the page is picked from the covering index
+        // `tags_by_pushed` alone, so that skipping to a deep page reads no other table.
+        let total: i64 = sqlx::query("SELECT tag_count FROM repositories WHERE id = $1")
             .bind(repository_id)
-            .fetch_one(self.reader())
+            .fetch_optional(self.reader())
             .await?
-            .try_get("n")?;
+            .map(|row| row.try_get("tag_count"))
+            .transpose()?
+            .unwrap_or(0);
         let sql = format!(
-            "{TAG_SELECT} WHERE t.repository_id = $1 ORDER BY t.pushed_at DESC, t.name ASC LIMIT $2 OFFSET $3"
+            "{TAG_SELECT} JOIN (SELECT name AS page_name FROM tags WHERE repository_id = $1 \
+             ORDER BY pushed_at DESC, name ASC LIMIT $2 OFFSET $3) page ON page.page_name = t.name \
+             WHERE t.repository_id = $1 ORDER BY t.pushed_at DESC, t.name ASC"
         );
         let rows = sqlx::query(&sql)
             .bind(repository_id)

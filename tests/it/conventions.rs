@@ -344,6 +344,54 @@ async fn wrong_method_is_405(backend: Backend) {
     }
 }
 
+/// Routes outside the OpenAPI document, by design: the registry speaks the OCI
+/// Distribution protocol (its own specification), under `/v2/` and at `/token`.
+const REGISTRY_ROUTES: [&str; 3] = ["/v2", "/v2/{*path}", "/token"];
+
+/// Every route of the router is documented: each `.route(…)` registered by hand names a
+/// path of the document (or is the registry), and every operation of the document is
+/// served (the Hub routes are registered together with their documentation, so the two
+/// cannot drift apart). A route added without documentation fails here.
+async fn every_route_is_documented(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let (status, doc) = json(get(&server, "/openapi.json").await).await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().expect("paths");
+
+    let sources = ["src/http/mod.rs", "src/http/registry/mod.rs"];
+    for source in sources {
+        let text = std::fs::read_to_string(source).expect("read router source");
+        for route in text.split(".route(\"").skip(1) {
+            let path = route.split('"').next().expect("route path");
+            assert!(
+                paths.contains_key(path) || REGISTRY_ROUTES.contains(&path),
+                "{source}: the route {path} is not in the OpenAPI document"
+            );
+        }
+    }
+
+    for (path, item) in paths {
+        let concrete = path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "x1" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().expect("path item").keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let res = server.send(method.clone(), &concrete, None, None).await;
+            let status = res.status();
+            let text = res.text().await.unwrap_or_default();
+            // The router's own answers for a route it does not have.
+            let unrouted = status == StatusCode::METHOD_NOT_ALLOWED
+                || (status == StatusCode::NOT_FOUND && text.contains("\"message\":\"not found\""));
+            assert!(
+                !unrouted,
+                "{method} {path} is documented but not served: {status} {text}"
+            );
+        }
+    }
+}
+
 async fn openapi_document_lists_every_operation(backend: Backend) {
     let server = Server::start(&backend).await;
     let (status, doc) = json(get(&server, "/v2/openapi.json").await).await;
@@ -403,6 +451,7 @@ crate::both_backends!(
     unknown_routes_are_404_hub_errors,
     wrong_method_is_405,
     openapi_document_lists_every_operation,
+    every_route_is_documented,
     session_lifetime_defaults_to_600_seconds,
     session_lifetime_follows_flag_then_environment,
     sessions_end_with_their_lifetime,
