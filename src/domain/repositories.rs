@@ -237,6 +237,22 @@ impl App {
         })
     }
 
+    /// The repository's view after the caller changed it with `action`: they may lack the
+    /// right to read it (an OAT scoped to settings only), which must not turn a committed
+    /// change into a 404.
+    pub async fn repository_after(
+        &self,
+        principal: &Principal,
+        namespace: &str,
+        repository: &str,
+        action: RepoAction,
+    ) -> Result<RepoView> {
+        let found = self
+            .hub_repository(Some(principal), namespace, repository, action)
+            .await?;
+        self.repository_view(Some(principal), found).await
+    }
+
     /// `GET /v2/namespaces/{ns}/repositories/{repo}`.
     pub async fn get_repository(
         &self,
@@ -419,7 +435,8 @@ impl App {
         let event = Event::new(audit::REPO_CREATE, namespace, &name.path())
             .with("is_private", new.is_private.to_string());
         self.commit_audited(tx, &Actor::of(principal), event).await?;
-        self.get_repository(Some(principal), namespace, new.name).await
+        self.repository_after(principal, namespace, new.name, RepoAction::Create)
+            .await
     }
 
     /// `PATCH /v2/repositories/{ns}/{repo}/`: descriptions (needs `Edit`) and immutable
@@ -473,7 +490,13 @@ impl App {
             }
             self.commit_audited(tx, &Actor::of(principal), event).await?;
         }
-        self.get_repository(Some(principal), namespace, repository).await
+        let action = if edits_immutability {
+            RepoAction::Admin
+        } else {
+            RepoAction::Edit
+        };
+        self.repository_after(principal, namespace, repository, action)
+            .await
     }
 
     /// `POST /v2/repositories/{ns}/{repo}/privacy`.
@@ -500,7 +523,8 @@ impl App {
             .with("is_private", is_private.to_string());
             self.commit_audited(tx, &Actor::of(principal), event).await?;
         }
-        self.get_repository(Some(principal), namespace, repository).await
+        self.repository_after(principal, namespace, repository, RepoAction::Edit)
+            .await
     }
 
     /// `DELETE /v2/repositories/{ns}/{repo}/`: the repository, its tags and manifests. Its

@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::spec_schema;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_wharf");
 pub const PASSWORD: &str = "correct-horse-battery";
 
@@ -293,7 +295,9 @@ impl Server {
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, self.url(path))
+        let url = self.url(path);
+        spec_schema::record(&method, &url);
+        self.client.request(method, url)
     }
 
     /// `POST path` with a JSON body and an optional bearer token.
@@ -308,14 +312,15 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
-        let mut req = self.request(method, path);
+        let mut req = self.request(method.clone(), path);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
         if let Some(body) = body {
             req = req.json(&body);
         }
-        req.send().await.expect("request")
+        let res = req.send().await.expect("request");
+        spec_schema::checked(res, &method).await
     }
 
     /// `method path` with `text` as its JSON body, sent as given: it need not be JSON at all.
@@ -353,7 +358,7 @@ impl Server {
             .send()
             .await
             .expect("request");
-        json(res).await
+        json(spec_schema::checked(res, &Method::GET).await).await
     }
 
     /// `method path` with an optional bearer token and JSON body: the status and the JSON
@@ -611,14 +616,17 @@ impl Drop for Server {
     }
 }
 
-/// Status and JSON body of a response (`Value::Null` for an empty body).
+/// Status and JSON body of a response (`Value::Null` for an empty body). With
+/// `WHARF_HUB_SPEC` set, the body is checked against the official spec (see [`spec_schema`]).
 pub async fn json(res: Response) -> (StatusCode, Value) {
     let status = res.status();
+    let sent = spec_schema::Sent::of(&res);
     let text = res.text().await.expect("body");
     if text.is_empty() {
         return (status, Value::Null);
     }
     let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    sent.check(status, &body);
     (status, body)
 }
 

@@ -3,6 +3,7 @@
 
 mod harness;
 mod oci;
+mod spec_schema;
 
 mod access_tokens;
 mod admin;
@@ -17,6 +18,7 @@ mod org_access_tokens;
 mod org_permissions;
 mod orgs;
 mod registry;
+mod repo_permissions;
 mod s3;
 mod skopeo;
 mod spec_contract;

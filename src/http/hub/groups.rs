@@ -12,7 +12,7 @@ use crate::domain::teams::TeamChange;
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
 use crate::http::extract::{HubQuery, JsonBody, PublicBase};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ErrorBody, ReadErrors, WriteErrors};
 use crate::http::pagination::{Page, PageRequest};
 use crate::store::{TeamMemberRow, TeamRow};
 
@@ -109,10 +109,7 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
     ),
     responses(
         (status = 200, description = "OK", body = Page<Group>),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn list(
@@ -146,10 +143,7 @@ pub async fn list(
     request_body = CreateGroupRequest,
     responses(
         (status = 201, description = "Group created successfully", body = Group),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn create(
@@ -181,9 +175,7 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = Group),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn get(
@@ -209,10 +201,7 @@ pub async fn get(
     request_body = CreateGroupRequest,
     responses(
         (status = 200, description = "OK", body = Group),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn put(
@@ -246,10 +235,7 @@ pub async fn put(
     request_body = PatchGroupRequest,
     responses(
         (status = 200, description = "OK", body = Group),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn patch(
@@ -281,9 +267,7 @@ pub async fn patch(
     ),
     responses(
         (status = 204, description = "Group deleted successfully"),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn delete(
@@ -310,10 +294,7 @@ pub async fn delete(
     ),
     responses(
         (status = 200, description = "OK", body = Page<GroupMember>),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn members(
@@ -385,9 +366,7 @@ pub async fn add_member(
     ),
     responses(
         (status = 204, description = "User removed successfully"),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn remove_member(

@@ -12,7 +12,7 @@ use crate::domain::invites::{BulkInvite, InviteOutcome};
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
 use crate::http::extract::JsonBody;
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ErrorBody, ReadErrors};
 use crate::store::InviteRow;
 use crate::timefmt::format_micros;
 
@@ -105,9 +105,7 @@ pub struct BulkInviteResponse {
     params(("org_name" = String, Path, description = "Name of the organization")),
     responses(
         (status = 200, description = "Pending invites", body = InviteList),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn list_for_org(
@@ -166,9 +164,7 @@ pub async fn bulk(
     params(("id" = String, Path, description = "ID of the invitation")),
     responses(
         (status = 204, description = "Cancelled"),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn cancel(
@@ -189,9 +185,7 @@ pub async fn cancel(
     params(("id" = String, Path, description = "ID of the invitation")),
     responses(
         (status = 204, description = "Resent"),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn resend(

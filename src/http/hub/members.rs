@@ -14,7 +14,7 @@ use crate::domain::Error;
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
 use crate::http::extract::{HubQuery, JsonBody, PublicBase};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ErrorBody, ReadErrors, WriteErrors};
 use crate::http::pagination::{Page, PageRequest};
 use crate::store::{InviteRow, MemberRow};
 use crate::timefmt::{format_micros, format_micros_compact, format_micros_go};
@@ -154,10 +154,7 @@ pub struct UpdateMemberRequest {
     ),
     responses(
         (status = 200, description = "List of members", body = Page<OrgMember>),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn list(
@@ -210,10 +207,7 @@ pub async fn list(
     responses(
         (status = 200, description = "Exported members: Name, Username, Email, Type, Role, Teams, Date Joined", content_type = "text/csv", body = String,
          headers(("Content-Disposition" = String, description = "attachment;filename=\"{org_name}-members-{timestamp}.csv\""))),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn export(
@@ -282,9 +276,7 @@ pub async fn export(
     responses(
         (status = 200, description = "Member role updated", body = OrgMember),
         (status = 400, description = "Bad Request, or the last owner", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn update(
@@ -316,9 +308,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Member removed successfully"),
         (status = 400, description = "The last owner", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn remove(

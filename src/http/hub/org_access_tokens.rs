@@ -16,7 +16,7 @@ use crate::domain::Error;
 use crate::http::auth::Caller;
 use crate::http::error::HubResult;
 use crate::http::extract::JsonBody;
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ReadErrors, WriteErrors};
 use crate::http::pagination::{PageRequest, TotalPage};
 use crate::store::OatRow;
 use crate::timefmt::format_micros;
@@ -155,10 +155,7 @@ pub struct UpdateOrgAccessTokenRequest {
     request_body = CreateOrgAccessTokenRequest,
     responses(
         (status = 201, description = "Created", body = CreatedOrgAccessToken),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn create(
@@ -205,10 +202,7 @@ pub async fn create(
     ),
     responses(
         (status = 200, description = "OK", body = TotalPage<OrgAccessToken>),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn list(
@@ -236,9 +230,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, description = "OK", body = OrgAccessTokenDetail),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn get(
@@ -262,10 +254,7 @@ pub async fn get(
     request_body = UpdateOrgAccessTokenRequest,
     responses(
         (status = 200, description = "OK", body = OrgAccessTokenDetail),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn update(
@@ -297,9 +286,7 @@ pub async fn update(
     ),
     responses(
         (status = 204, description = "Access token deleted successfully"),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn delete(

@@ -16,7 +16,7 @@ use crate::domain::policy::OrgAction;
 use crate::http::auth::{Caller, MaybeCaller};
 use crate::http::error::HubResult;
 use crate::http::extract::{JsonBody, PublicBase};
-use crate::http::openapi::ErrorBody;
+use crate::http::openapi::{ErrorBody, ReadErrors, WriteErrors};
 use crate::http::pagination::{Page, PageRequest};
 use crate::store::{OrgRow, OrgSettingsRow};
 use crate::timefmt::format_micros;
@@ -179,9 +179,7 @@ pub async fn mine(
     params(("org_name" = String, Path, description = "Name of the organization (the spec calls it `name`)")),
     responses(
         (status = 200, description = "OK", body = OrgSettings),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        ReadErrors,
     )
 )]
 pub async fn get_settings(
@@ -202,10 +200,7 @@ pub async fn get_settings(
     request_body = OrgSettings,
     responses(
         (status = 200, description = "OK", body = OrgSettings),
-        (status = 400, description = "Bad Request", body = ErrorBody),
-        (status = 401, description = "Unauthorized", body = ErrorBody),
-        (status = 403, description = "Forbidden", body = ErrorBody),
-        (status = 404, description = "Not Found", body = ErrorBody),
+        WriteErrors,
     )
 )]
 pub async fn put_settings(

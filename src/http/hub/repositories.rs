@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::App;
-use crate::domain::policy::Principal;
+use crate::domain::policy::{Principal, RepoAction};
 use crate::domain::repositories::{
     parse_ordering, stored_rules, NewRepositoryRequest, RepoListQuery, RepoView, RepositoryUpdate,
 };
@@ -422,7 +422,7 @@ pub async fn update_immutable_tags(
     )
     .await?;
     let view = app
-        .get_repository(Some(&principal), &namespace, &repository)
+        .repository_after(&principal, &namespace, &repository, RepoAction::Admin)
         .await?;
     Ok(Json(view.into()))
 }
