@@ -23,8 +23,11 @@ use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMul
 
 pub use digest::{Algorithm, Digest, Hasher};
 
-/// Parts are uploaded to object storage in chunks of this size.
+/// Parts are uploaded to object storage in chunks of this size (S3 wants at least 5 MiB
+/// per part but the last).
 const CHUNK_SIZE: usize = 8 * 1024 * 1024;
+/// On the local filesystem a chunk is just a write: smaller ones keep a push's memory low.
+const LOCAL_CHUNK_SIZE: usize = 1024 * 1024;
 /// Local files are read in pieces of this size.
 const READ_SIZE: usize = 256 * 1024;
 /// Chunks of one upload in flight at once (bounds memory per upload to about this many
@@ -139,7 +142,12 @@ impl BlobStorage {
     {
         let key = Self::part_key(upload_id, part);
         let upload = self.objects.put_multipart(&key).await.map_err(storage_error)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_SIZE);
+        let chunk_size = if self.local_root.is_some() {
+            LOCAL_CHUNK_SIZE
+        } else {
+            CHUNK_SIZE
+        };
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
         let mut written: u64 = 0;
         let mut body = std::pin::pin!(body);
         while let Some(chunk) = body.next().await {
@@ -193,7 +201,12 @@ impl BlobStorage {
                 .map_err(storage_error)?;
         } else {
             let upload = self.objects.put_multipart(&target).await.map_err(storage_error)?;
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK_SIZE);
+            let chunk_size = if self.local_root.is_some() {
+            LOCAL_CHUNK_SIZE
+        } else {
+            CHUNK_SIZE
+        };
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
             let mut bytes = self.read_parts(upload_id, parts);
             while let Some(chunk) = bytes.next().await {
                 let chunk = match chunk {
