@@ -80,9 +80,10 @@ pub struct RepoTeamRow {
     pub permission: String,
 }
 
-const TAG_SELECT: &str = "SELECT t.number, r.number AS repository_number, t.name, t.digest, m.media_type, \
-     t.pushed_at, t.pushed_by, t.last_pulled_at, m.images \
-     FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest \
+const TAG_COLUMNS: &str = "t.number, r.number AS repository_number, t.name, t.digest, m.media_type, \
+     t.pushed_at, t.pushed_by, t.last_pulled_at, m.images";
+/// The manifest and repository of each tag `t`.
+const TAG_JOINS: &str = "JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest \
      JOIN repositories r ON r.id = t.repository_id";
 
 fn tag_from_row(row: &AnyRow) -> Result<TagRow, sqlx::Error> {
@@ -260,9 +261,10 @@ impl Store {
             .transpose()?
             .unwrap_or(0);
         let sql = format!(
-            "{TAG_SELECT} JOIN (SELECT name AS page_name FROM tags WHERE repository_id = $1 \
-             ORDER BY pushed_at DESC, name ASC LIMIT $2 OFFSET $3) page ON page.page_name = t.name \
-             WHERE t.repository_id = $1 ORDER BY t.pushed_at DESC, t.name ASC"
+            "SELECT {TAG_COLUMNS} FROM (SELECT name AS page_name FROM tags WHERE repository_id = $1 \
+             ORDER BY pushed_at DESC, name ASC LIMIT $2 OFFSET $3) page \
+             JOIN tags t ON t.repository_id = $1 AND t.name = page.page_name {TAG_JOINS} \
+             ORDER BY t.pushed_at DESC, t.name ASC"
         );
         let rows = sqlx::query(&sql)
             .bind(repository_id)
@@ -275,7 +277,9 @@ impl Store {
     }
 
     pub async fn tag_row(&self, repository_id: &str, name: &str) -> StoreResult<Option<TagRow>> {
-        let sql = format!("{TAG_SELECT} WHERE t.repository_id = $1 AND t.name = $2");
+        let sql = format!(
+            "SELECT {TAG_COLUMNS} FROM tags t {TAG_JOINS} WHERE t.repository_id = $1 AND t.name = $2"
+        );
         let row = sqlx::query(&sql)
             .bind(repository_id)
             .bind(name)
