@@ -27,6 +27,8 @@ pub struct Inner {
     pub login_failures: RateLimiter,
     /// Requests per client address (the `X-RateLimit-*` headers).
     pub requests: RateLimiter,
+    /// Audit log queries per caller.
+    pub audit_queries: RateLimiter,
     /// Running digests of this instance's uploads in progress.
     pub upload_hashes: UploadHashes,
     /// Pulls counted and not yet written to the store.
@@ -56,6 +58,7 @@ impl App {
             Duration::from_secs(settings.login_failure_window_secs.max(1)),
         );
         let requests = RateLimiter::new(settings.rate_limit_per_minute, Duration::from_secs(60));
+        let audit_queries = RateLimiter::new(settings.audit_rate_limit_per_minute, Duration::from_secs(60));
         Ok(App {
             inner: Arc::new(Inner {
                 store,
@@ -64,6 +67,7 @@ impl App {
                 settings,
                 login_failures,
                 requests,
+                audit_queries,
                 upload_hashes: UploadHashes::default(),
                 pending_pulls: PendingPulls::default(),
             }),

@@ -99,6 +99,12 @@ pub struct ServeArgs {
     /// `admin` (with `wharf admin org create`). [default: anyone]
     #[arg(long, env = "WHARF_ORG_CREATION", value_name = "WHO")]
     pub org_creation: Option<OrgCreation>,
+    /// Audit log queries per minute per caller; 0 disables the limit. [default: 60]
+    #[arg(long, env = "WHARF_AUDIT_RATE_LIMIT", value_name = "N")]
+    pub audit_rate_limit: Option<u32>,
+    /// Days audit events are kept; 0 keeps them forever. [default: 0]
+    #[arg(long, env = "WHARF_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
+    pub audit_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -203,6 +209,8 @@ pub struct FileConfig {
     pub org_creation: Option<OrgCreation>,
     pub storage: Option<String>,
     pub registry_token_ttl: Option<u64>,
+    pub audit_rate_limit: Option<u32>,
+    pub audit_retention_days: Option<u64>,
     pub max_manifest_size: Option<usize>,
     pub new_repository_visibility: Option<Visibility>,
 }
@@ -236,6 +244,9 @@ pub struct Settings {
     pub registry_token_ttl_secs: u64,
     pub max_manifest_size: usize,
     pub new_repository_visibility: Visibility,
+    pub audit_rate_limit_per_minute: u32,
+    /// 0: events are kept forever.
+    pub audit_retention_days: u64,
 }
 
 impl Settings {
@@ -292,6 +303,14 @@ impl Settings {
                 .or(file.org_creation)
                 .unwrap_or(OrgCreation::Anyone),
             storage: store.storage.clone().or(file.storage).filter(|s| !s.is_empty()),
+            audit_rate_limit_per_minute: serve
+                .and_then(|s| s.audit_rate_limit)
+                .or(file.audit_rate_limit)
+                .unwrap_or(60),
+            audit_retention_days: serve
+                .and_then(|s| s.audit_retention_days)
+                .or(file.audit_retention_days)
+                .unwrap_or(0),
             registry_token_ttl_secs: serve
                 .and_then(|s| s.registry_token_ttl)
                 .or(file.registry_token_ttl)

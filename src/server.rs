@@ -80,6 +80,21 @@ fn spawn_housekeeping(app: App) {
             if let Err(e) = app.store.prune_challenges(crate::store::now_micros()).await {
                 tracing::warn!(error = %e, "pruning expired login challenges failed");
             }
+            let days = app.settings.audit_retention_days;
+            if days > 0 {
+                let before = crate::store::now_micros().saturating_sub(
+                    i64::try_from(days)
+                        .unwrap_or(i64::MAX)
+                        .saturating_mul(86_400_000_000),
+                );
+                match app.store.prune_audit(before).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(events = n, days, "audit events past the retention period deleted")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "applying the audit retention period failed"),
+                }
+            }
         }
     });
 }

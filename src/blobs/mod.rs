@@ -202,11 +202,11 @@ impl BlobStorage {
         } else {
             let upload = self.objects.put_multipart(&target).await.map_err(storage_error)?;
             let chunk_size = if self.local_root.is_some() {
-            LOCAL_CHUNK_SIZE
-        } else {
-            CHUNK_SIZE
-        };
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
+                LOCAL_CHUNK_SIZE
+            } else {
+                CHUNK_SIZE
+            };
+            let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
             let mut bytes = self.read_parts(upload_id, parts);
             while let Some(chunk) = bytes.next().await {
                 let chunk = match chunk {

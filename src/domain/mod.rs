@@ -5,6 +5,7 @@
 pub mod access_tokens;
 pub mod accounts;
 pub mod audit;
+pub mod audit_log;
 pub mod auth;
 pub mod error;
 pub mod images;

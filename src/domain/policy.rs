@@ -42,6 +42,7 @@
 //! | `ReadSettings`       | owner      | `repo:read`  | 403                   | 401       |
 //! | `EditSettings`       | owner      | `repo:admin` | 403                   | 401       |
 //! | `ManageAccessTokens` | owner      | 403          | 403                   | 401       |
+//! | `ReadActivity`       | owner      | `repo:read`  | `scope-activity-read` | 401       |
 //!
 //! An OAT acts only for its own organization (403 elsewhere), and never for a user.
 
@@ -316,6 +317,8 @@ pub enum OrgAction {
     ReadSettings,
     EditSettings,
     ManageAccessTokens,
+    /// Read the organization's audit log.
+    ReadActivity,
 }
 
 /// What the caller is to an organization: its role there, if a member.
@@ -377,6 +380,11 @@ fn org_rule(action: OrgAction) -> OrgRule {
         ReadSettings => rule(Some(Role::Owner), Some(RepoScope::Read), None),
         EditSettings => rule(Some(Role::Owner), Some(RepoScope::Admin), None),
         ManageAccessTokens => rule(Some(Role::Owner), None, None),
+        ReadActivity => rule(
+            Some(Role::Owner),
+            Some(RepoScope::Read),
+            Some("scope-activity-read"),
+        ),
     }
 }
 
@@ -890,6 +898,7 @@ mod tests {
             (ReadSettings,       [401, 403,   403,   403,   200,  200,  200,  403, 403, 403]),
             (EditSettings,       [401, 403,   403,   403,   200,  403,  200,  403, 403, 403]),
             (ManageAccessTokens, [401, 403,   403,   403,   200,  403,  403,  403, 403, 403]),
+            (ReadActivity,       [401, 403,   403,   403,   200,  200,  200,  200, 403, 403]),
         ];
         let empty_oat = oat(&[]).unwrap();
         for (action, expected) in rows {

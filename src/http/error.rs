@@ -22,6 +22,23 @@ pub trait Surface: Send + Sync + 'static {
 /// schema; `detail` repeats the message for older clients that read it).
 pub struct Hub;
 
+/// The audit log endpoints: the Hub API's errors, except that a caller over the query
+/// limit gets the spec's `{"detail": "Rate limit exceeded", "error": false}`.
+pub struct Audit;
+
+impl Surface for Audit {
+    fn render(status: StatusCode, error: &Error) -> Response {
+        match error {
+            Error::RateLimited { .. } => (
+                status,
+                Json(json!({"detail": public_message(status, error), "error": false})),
+            )
+                .into_response(),
+            _ => Hub::render(status, error),
+        }
+    }
+}
+
 /// The login endpoints (`/v2/users/login`, `/v2/users/2fa-login`): `{"detail": …}`, plus
 /// `login_2fa_token` when the second factor is required.
 pub struct Login;
@@ -98,6 +115,7 @@ impl<S: Surface> ApiError<S> {
 
 pub type HubResult<T> = Result<T, ApiError<Hub>>;
 pub type LoginResult<T> = Result<T, ApiError<Login>>;
+pub type AuditResult<T> = Result<T, ApiError<Audit>>;
 pub type OciResult<T> = Result<T, ApiError<Oci>>;
 
 pub fn status_of(error: &Error) -> StatusCode {

@@ -25,7 +25,7 @@ mod teams;
 mod tokens;
 mod users;
 
-pub use audit::AuditRow;
+pub use audit::{AuditFilter, AuditRow};
 pub use challenges::ChallengeState;
 pub use invites::{InviteRow, NewInvite};
 pub use namespaces::NamespaceKind;

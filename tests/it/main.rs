@@ -7,6 +7,7 @@ mod spec_schema;
 
 mod access_tokens;
 mod admin;
+mod auditlogs;
 mod auth_token;
 mod conventions;
 mod invites;

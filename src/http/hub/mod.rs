@@ -1,6 +1,7 @@
 //! The Docker Hub API, one module per API group of the official spec.
 
 pub mod access_tokens;
+pub mod auditlogs;
 pub mod auth;
 pub mod groups;
 pub mod invites;
@@ -56,6 +57,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(invites::accept))
         .routes(routes!(invites::decline))
         .routes(routes!(user::profile))
+        .routes(routes!(auditlogs::list))
+        .routes(routes!(auditlogs::actions))
         .routes(routes!(repositories::list, repositories::create))
         .routes(routes!(repositories::get, repositories::head))
         .routes(routes!(repositories::update_immutable_tags))
