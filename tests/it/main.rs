@@ -20,6 +20,7 @@ mod org_permissions;
 mod orgs;
 mod registry;
 mod repo_permissions;
+mod repositories;
 mod s3;
 mod skopeo;
 mod spec_contract;
