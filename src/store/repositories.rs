@@ -260,11 +260,14 @@ impl Store {
             .map(|row| row.try_get("tag_count"))
             .transpose()?
             .unwrap_or(0);
+        // `CROSS JOIN` keeps SQLite's planner from walking every tag in index order (to
+        // spare itself a sort of 100 rows) and probing the page for each: the page is the
+        // outer loop. PostgreSQL plans it as the inner join it is.
         let sql = format!(
-            "SELECT {TAG_COLUMNS} FROM (SELECT name AS page_name FROM tags WHERE repository_id = $1 \
-             ORDER BY pushed_at DESC, name ASC LIMIT $2 OFFSET $3) page \
-             JOIN tags t ON t.repository_id = $1 AND t.name = page.page_name {TAG_JOINS} \
-             ORDER BY t.pushed_at DESC, t.name ASC"
+            "SELECT {TAG_COLUMNS} FROM (SELECT name AS page_name, pushed_at AS page_pushed_at FROM tags \
+             WHERE repository_id = $1 ORDER BY pushed_at DESC, name ASC LIMIT $2 OFFSET $3) page \
+             CROSS JOIN tags t {TAG_JOINS} WHERE t.repository_id = $1 AND t.name = page.page_name \
+             ORDER BY page.page_pushed_at DESC, page.page_name ASC"
         );
         let rows = sqlx::query(&sql)
             .bind(repository_id)
