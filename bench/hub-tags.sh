@@ -1,0 +1,410 @@
+#!/usr/bin/env bash
+# Tag listing benchmark: how fast Wharf lists the tags of a repository that has many of them,
+# through the Hub API (first page and last page) and through the registry's tags/list, on
+# SQLite and on PostgreSQL.
+#
+#   bench/hub-tags.sh [TAGS=1000,100000] [KEY=VALUE ...]
+#
+# The first argument may also be a bare list of sizes (`bench/hub-tags.sh 1000,1000000`).
+# Keys, also read from the environment:
+#   TAGS=1000,100000  tag counts, comma-separated; each a multiple of 100, at least 200
+#                     (1000000 works: seeding takes 20-50 s, the whole run a few minutes)
+#   BACKENDS=sqlite,postgres   which metadata stores to measure
+#   PG_URL=postgres://postgres@127.0.0.1:5432   the PostgreSQL server (no database name): a
+#                     fresh database is created for each size and dropped afterwards. When
+#                     it cannot be reached the PostgreSQL runs are skipped, with a message.
+#   WRK_SECONDS=5 WRK_THREADS=2 WRK_CONNS=16   the load of each query
+#   WRK_MAX_SECONDS=60   a slow query runs longer than WRK_SECONDS: 2 x WRK_CONNS x the time
+#                     of its one checked request, so that each connection completes a few
+#                     requests, but at most this long
+#   BUILD=1           0: use the existing target/release/wharf instead of building it
+#   KEEP=0            1: keep the work directory (each run's data dir, logs, wrk output) and
+#                     the PostgreSQL databases, and print where they are
+#
+# What it does, per backend and size N: creates the user `alice` in a fresh store, starts
+# Wharf, pushes one small real image (bench/mkimage.py, skopeo) as alice/many:t0000000, stops
+# Wharf and inserts tags t0000001 … t(N-1) straight into the store, all pointing at that
+# image's manifest, each pushed one second before the previous (so the newest-first order of
+# the Hub API is t0000000, t0000001, …, the same as the name order). Then it restarts Wharf,
+# checks each query once with curl (status 200, 100 results, the expected first tag, the
+# right total), and runs wrk on it:
+#   page1  GET /v2/namespaces/alice/repositories/many/tags?page=1&page_size=100
+#   deep   GET /v2/namespaces/alice/repositories/many/tags?page=N/100&page_size=100 (the last
+#          page: offset N-100; page 1000 for 100,000 tags)
+#   list   GET /v2/alice/many/tags/list?n=100&last=t(N-101) (the last 100 names)
+# Before each query it waits until Wharf is idle, so that requests of the previous load run
+# still being served do not slow the next one.
+# The Hub requests carry the session token from POST /v2/users/login, the registry request a
+# pull token from /token. Wharf runs with --rate-limit 0: the per-client limit (1000 requests
+# per minute by default) would otherwise answer most of the load with 429.
+# Prints a table and, last, one line of key=value pairs. Exits non-zero if a check or a load
+# run fails.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
+
+# ---- arguments ----------------------------------------------------------------------------
+TAGS=${TAGS:-1000,100000}
+BACKENDS=${BACKENDS:-sqlite,postgres}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+WRK_SECONDS=${WRK_SECONDS:-5}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNS=${WRK_CONNS:-16}
+WRK_MAX_SECONDS=${WRK_MAX_SECONDS:-60}
+BUILD=${BUILD:-1}
+KEEP=${KEEP:-0}
+positional=0
+for arg in "$@"; do
+    case $arg in
+        -h | --help) usage 0 ;;
+        TAGS=* | BACKENDS=* | PG_URL=* | WRK_SECONDS=* | WRK_THREADS=* | WRK_CONNS=* | WRK_MAX_SECONDS=* | BUILD=* | KEEP=*)
+            printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
+        *=*) echo "unknown setting: $arg (see --help)" >&2; exit 2 ;;
+        *)
+            case $positional in
+                0) TAGS=$arg ;;
+                *) echo "too many arguments: $arg (see --help)" >&2; exit 2 ;;
+            esac
+            positional=$((positional + 1)) ;;
+    esac
+done
+for key in WRK_SECONDS WRK_THREADS WRK_CONNS WRK_MAX_SECONDS BUILD KEEP; do
+    [[ ${!key} =~ ^[0-9]+$ ]] || { echo "$key must be a whole number, not '${!key}'" >&2; exit 2; }
+done
+((WRK_SECONDS >= 1 && WRK_THREADS >= 1 && WRK_CONNS >= WRK_THREADS)) ||
+    { echo "WRK_SECONDS and WRK_THREADS must be at least 1, WRK_CONNS at least WRK_THREADS" >&2; exit 2; }
+IFS=, read -r -a SIZES <<<"$TAGS"
+((${#SIZES[@]} >= 1)) || { echo "TAGS is empty" >&2; exit 2; }
+for n in "${SIZES[@]}"; do
+    [[ $n =~ ^[0-9]+$ ]] && ((n >= 200 && n % 100 == 0 && n <= 10000000)) ||
+        { echo "each of TAGS must be a multiple of 100 from 200 to 10000000, not '$n'" >&2; exit 2; }
+done
+IFS=, read -r -a BACKEND_LIST <<<"$BACKENDS"
+for b in "${BACKEND_LIST[@]}"; do
+    [[ $b == sqlite || $b == postgres ]] || { echo "BACKENDS may hold sqlite and postgres, not '$b'" >&2; exit 2; }
+done
+[[ $PG_URL =~ ^postgres(ql)?://[^/]+/?$ ]] ||
+    { echo "PG_URL must be postgres://USER@HOST:PORT without a database name, not '$PG_URL'" >&2; exit 2; }
+PG_URL=${PG_URL%/}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+
+for tool in wrk skopeo curl python3 sqlite3 timeout; do
+    command -v "$tool" >/dev/null || die "$tool is needed and not installed"
+done
+((BUILD == 0)) || command -v cargo >/dev/null || die "cargo is needed (or BUILD=0 with a built binary)"
+
+# ---- build --------------------------------------------------------------------------------
+WHARF=${CARGO_TARGET_DIR:-$ROOT/target}/release/wharf
+if ((BUILD == 1)); then
+    log "building Wharf (cargo build --release)"
+    cargo build --release >&2
+fi
+[[ -x $WHARF ]] || die "no binary at $WHARF"
+
+# ---- work directory, server, cleanup -----------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wharf-hub-tags.XXXXXX")
+mkdir -p "$WORK/logs"
+WHARF_PID='' PG_DB=''
+
+stop() { # PID: TERM, then KILL if it lingers
+    local pid=$1 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+drop_pg_db() {
+    [[ -n $PG_DB ]] || return 0
+    psql -X -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+        log "could not drop the database $PG_DB"
+    PG_DB=''
+}
+cleanup() {
+    local rc=$?
+    stop "$WHARF_PID"
+    drop_pg_db
+    if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HOST=127.0.0.1:$PORT
+
+# Wharf runs with the configuration given here and nothing else: WHARF_* variables from the
+# caller's environment would silently change what is measured.
+for var in $(compgen -e); do
+    if [[ $var == WHARF_* ]]; then unset "$var"; fi
+done
+echo '{}' >"$WORK/auth.json" # skopeo must not use credentials stored by someone else
+PASSWORD=bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+
+# STORE: the arguments that select the store of the current run (data dir, database URL).
+STORE=() DATA=''
+
+wait_ready() { # PID: until /healthz answers 200; fail if the process dies or 60 s pass
+    local pid=$1 i
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/logs/wharf.log" >&2; die "Wharf exited at start"; }
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 200 ]] && return 0
+        sleep 0.1
+    done
+    tail -20 "$WORK/logs/wharf.log" >&2
+    die "Wharf did not answer /healthz within 60 s"
+}
+start_wharf() {
+    # Nothing may answer on the port before this server does: a leftover one would be measured.
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 000 ]] ||
+        die "something already answers on $HOST"
+    "$WHARF" "${STORE[@]}" serve --listen "$HOST" --rate-limit 0 --token-ttl 3600 --registry-token-ttl 3600 \
+        >>"$WORK/logs/wharf.log" 2>&1 &
+    WHARF_PID=$!
+    wait_ready "$WHARF_PID"
+}
+stop_wharf() { stop "$WHARF_PID"; WHARF_PID=''; }
+
+tag_name() { printf 't%07d' "$1"; }
+
+# ---- the image ------------------------------------------------------------------------------
+# One small image (one 64 KiB layer); every tag points at its manifest.
+DIGEST=$(python3 bench/mkimage.py "$WORK/img" --layers 1 --layer-mb 0.0625 --seed 7 --tag "$(tag_name 0)")
+
+# ---- seeding --------------------------------------------------------------------------------
+# The pushed tag t0000000 is the model row: the other tags copy its repository, digest and
+# pusher, with names t0000001 … and pushed_at one second older per step. The tag number
+# (the Hub API's `id`) comes from the trigger on SQLite and from the identity column on
+# PostgreSQL, as for a pushed tag.
+seed_sqlite() { # DB N
+    sqlite3 -bail "$1" >/dev/null <<EOF
+PRAGMA busy_timeout = 10000;
+BEGIN;
+WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < $2 - 1)
+INSERT INTO tags (repository_id, name, digest, pushed_at, pushed_by)
+SELECT m.repository_id, printf('t%07d', seq.i), m.digest, m.pushed_at - seq.i * 1000000, m.pushed_by
+FROM seq, (SELECT t.* FROM tags t JOIN repositories r ON r.id = t.repository_id
+           WHERE r.namespace = 'alice' AND r.name = 'many' AND t.name = 't0000000') m;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
+EOF
+}
+seed_postgres() { # N
+    psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" <<EOF
+INSERT INTO tags (repository_id, name, digest, pushed_at, pushed_by)
+SELECT m.repository_id, 't' || lpad(i::text, 7, '0'), m.digest, m.pushed_at - i * 1000000, m.pushed_by
+FROM generate_series(1::bigint, $1 - 1) AS i,
+     (SELECT t.* FROM tags t JOIN repositories r ON r.id = t.repository_id
+      WHERE r.namespace = 'alice' AND r.name = 'many' AND t.name = 't0000000') m;
+-- What autovacuum does after an insert of this size, done now so that the plans and the
+-- visibility map do not depend on whether it has run yet.
+VACUUM ANALYZE tags;
+EOF
+}
+count_tags() { # backend
+    if [[ $1 == sqlite ]]; then
+        sqlite3 "$DATA/wharf.db" "SELECT COUNT(*) FROM tags"
+    else
+        psql -X -At "$PG_URL/$PG_DB" -c "SELECT COUNT(*) FROM tags"
+    fi
+}
+
+# ---- measuring ------------------------------------------------------------------------------
+FAILED=0
+declare -A R # results, keyed "backend.size.query" and "backend.size.query_p99"
+
+to_ms() { awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
+    else if (v ~ /m$/) printf "%.3f", v * 60000; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "n/a" }'; }
+
+# check KIND FILE N EXPECTED_FIRST: the body holds exactly 100 tags, the first EXPECTED_FIRST,
+# and (Hub) a count of N; prints what is wrong, nothing when all is well.
+check_body() {
+    python3 - "$@" <<'EOF'
+import json, sys
+kind, path, n, first = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+try:
+    body = json.load(open(path))
+except ValueError as e:
+    print("not JSON: %s" % e); sys.exit()
+names = [r["name"] for r in body.get("results", [])] if kind == "hub" else body.get("tags") or []
+problems = []
+if len(names) != 100:
+    problems.append("%d results, not 100" % len(names))
+if names and names[0] != first:
+    problems.append("first is %s, not %s" % (names[0], first))
+if len(set(names)) != len(names):
+    problems.append("duplicate names")
+if kind == "hub" and body.get("count") != n:
+    problems.append("count %s, not %d" % (body.get("count"), n))
+print("; ".join(problems))
+EOF
+}
+
+# settle: wait (at most 120 s) until Wharf uses less than a tenth of a core, so that requests
+# of the previous load run that were still being served when wrk stopped do not slow the next.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WHARF_PID/stat"; }
+settle() {
+    local i a b
+    for ((i = 0; i < 120; i++)); do
+        a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
+        (((b - a) * 10 < $(getconf CLK_TCK))) && return 0
+    done
+    log "Wharf still busy after 120 s"
+}
+
+# measure BACKEND N QUERY PATH KIND FIRST AUTH_HEADER
+measure() {
+    local backend=$1 n=$2 q=$3 path=$4 kind=$5 first=$6 auth=$7 key=$1.$2.$3 code problems out rps p50 p99 bad errors
+    local t0 t1 seconds done
+    local url=http://$HOST$path body=$WORK/logs/$backend-$n-$q.json
+    R[$key]=FAIL R[${key}_p99]=FAIL
+    settle
+    t0=$(now)
+    code=$(curl -sS --max-time 60 -o "$body" -w '%{http_code}' -H "$auth" "$url" || echo 000)
+    t1=$(now)
+    if [[ $code != 200 ]]; then
+        log "$backend $n: GET $path answered $code: $(head -c 300 "$body" 2>/dev/null)"; FAILED=1; return 0
+    fi
+    problems=$(check_body "$kind" "$body" "$n" "$first")
+    if [[ -n $problems ]]; then
+        log "$backend $n: GET $path: $problems"; FAILED=1; return 0
+    fi
+    seconds=$(awk -v t="$(calc "$t1 - $t0" 3)" -v c="$WRK_CONNS" -v lo="$WRK_SECONDS" -v hi="$WRK_MAX_SECONDS" \
+        'BEGIN { d = int(2 * t * c + 0.999); if (d < lo) d = lo; if (d > hi) d = hi; print d }')
+    R[${key}_s]=$seconds
+    log "$backend $n: GET $path: 200, 100 results from $first on (one request: $(calc "($t1 - $t0) * 1000") ms); wrk for $seconds s"
+    if ! out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${seconds}s" --timeout 60s --latency \
+        -H "$auth" "$url" 2>&1); then
+        log "$backend $n: wrk failed: $out"; FAILED=1; return 0
+    fi
+    printf '%s\n' "$out" >"$WORK/logs/$backend-$n-$q.wrk"
+    rps=$(awk '/^Requests\/sec:/ { printf($2 < 10 ? "%.1f" : "%.0f", $2) }' <<<"$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    errors=$(awk '/Socket errors:/ { for (i = 3; i <= NF; i++) s += $i } END { print s + 0 }' <<<"$out")
+    done=$(awk '/ requests in / { print $1 }' <<<"$out")
+    [[ -n $rps && ${done:-0} -gt 0 ]] || { log "$backend $n: the load run completed no request"; FAILED=1; return 0; }
+    log "$backend $n $q: $rps req/s, p50 $p50 ms, p99 $p99 ms ($done requests in $seconds s), non-200 ${bad:-0}, socket errors ${errors:-0}"
+    ((done >= 4 * WRK_CONNS)) || log "$backend $n $q: only $done requests: few samples for a p99"
+    if [[ ${bad:-0} != 0 || ${errors:-0} != 0 ]]; then
+        log "$backend $n: the load run had failed requests; its figures are not reported"; FAILED=1; return 0
+    fi
+    R[$key]=$rps R[${key}_p99]=$p99
+}
+
+# run BACKEND N: one fresh store, seeded with N tags, measured
+run() {
+    local backend=$1 n=$2 t0 t1 got token_json session registry deep last
+    DATA=$WORK/data-$backend-$n
+    if [[ $backend == sqlite ]]; then
+        STORE=(--data-dir "$DATA")
+    else
+        PG_DB=wharf_hub_tags_$$_$n
+        psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
+            die "cannot create the database $PG_DB"
+        STORE=(--data-dir "$DATA" --database-url "$PG_URL/$PG_DB")
+    fi
+    printf '%s\n' "$PASSWORD" | "$WHARF" "${STORE[@]}" admin user create alice --email alice@example.com --password-stdin \
+        >>"$WORK/logs/admin.log" 2>&1 || { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the user 'alice'"; }
+
+    start_wharf
+    timeout 300 skopeo --insecure-policy copy -q --retry-times 0 --preserve-digests --authfile "$WORK/auth.json" \
+        --dest-tls-verify=false --dest-creds "alice:$PASSWORD" "oci:$WORK/img:$(tag_name 0)" \
+        "docker://$HOST/alice/many:$(tag_name 0)" >"$WORK/logs/push.log" 2>&1 ||
+        { cat "$WORK/logs/push.log" >&2; die "$backend $n: the push of the image failed"; }
+    stop_wharf
+
+    log "$backend $n: inserting $((n - 1)) tags"
+    t0=$(now)
+    if [[ $backend == sqlite ]]; then
+        seed_sqlite "$DATA/wharf.db" "$n" || die "$backend $n: seeding failed"
+    else
+        seed_postgres "$n" || die "$backend $n: seeding failed"
+    fi
+    t1=$(now)
+    got=$(count_tags "$backend")
+    [[ $got == "$n" ]] || die "$backend $n: the store holds $got tags after seeding, not $n"
+    R[$backend.$n.seed_s]=$(calc "$t1 - $t0")
+    log "$backend $n: seeded in ${R[$backend.$n.seed_s]} s"
+
+    start_wharf
+    token_json=$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
+        -d "{\"username\": \"alice\", \"password\": \"$PASSWORD\"}" "http://$HOST/v2/users/login") ||
+        die "cannot reach the login endpoint"
+    session=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
+        die "no token in the login answer: $token_json"
+    token_json=$(curl -sS --max-time 30 -u "alice:$PASSWORD" \
+        "http://$HOST/token?service=$HOST&scope=repository:alice/many:pull") || die "cannot reach /token"
+    registry=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
+        die "no token in the /token answer: $token_json"
+
+    deep=$((n / 100))
+    last=$(tag_name $((n - 101)))
+    measure "$backend" "$n" page1 "/v2/namespaces/alice/repositories/many/tags?page=1&page_size=100" \
+        hub "$(tag_name 0)" "Authorization: Bearer $session"
+    measure "$backend" "$n" deep "/v2/namespaces/alice/repositories/many/tags?page=$deep&page_size=100" \
+        hub "$(tag_name $((n - 100)))" "Authorization: Bearer $session"
+    measure "$backend" "$n" list "/v2/alice/many/tags/list?n=100&last=$last" \
+        list "$(tag_name $((n - 100)))" "Authorization: Bearer $registry"
+    stop_wharf
+    if [[ $KEEP == 1 ]]; then
+        log "$backend $n: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"
+        PG_DB=''
+    else
+        drop_pg_db
+        rm -rf "$DATA"
+    fi
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "Wharf on $HOST, work dir $WORK; $(nproc) cores, load average $LOAD_START"
+log "load: wrk ${WRK_SECONDS} s, $WRK_THREADS threads, $WRK_CONNS connections per query"
+declare -A SKIPPED=()
+for backend in "${BACKEND_LIST[@]}"; do
+    if [[ $backend == postgres ]]; then
+        if ! command -v psql >/dev/null; then
+            log "psql is not installed: skipping PostgreSQL"; SKIPPED[postgres]=1; continue
+        fi
+        if ! psql -X -q "$PG_URL/postgres" -c 'SELECT 1' >/dev/null 2>"$WORK/logs/pg-check.log"; then
+            log "PostgreSQL at $PG_URL is unreachable ($(head -1 "$WORK/logs/pg-check.log")): skipping PostgreSQL"
+            SKIPPED[postgres]=1; continue
+        fi
+    fi
+    for n in "${SIZES[@]}"; do run "$backend" "$n"; done
+done
+
+# ---- report -----------------------------------------------------------------------------------
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "Tag listing: wrk -t$WRK_THREADS -c$WRK_CONNS for ${WRK_SECONDS}-${WRK_MAX_SECONDS} s per query, page size 100; $(nproc) cores;" \
+    "load average $LOAD_START -> $LOAD_END"
+printf '%-9s %8s %8s   %10s %9s   %10s %9s   %10s %9s\n' backend tags seed_s \
+    "page1 r/s" "p99 ms" "deep r/s" "p99 ms" "list r/s" "p99 ms"
+kv="tags=$TAGS wrk_seconds=$WRK_SECONDS wrk_max_seconds=$WRK_MAX_SECONDS wrk_threads=$WRK_THREADS wrk_conns=$WRK_CONNS"
+for backend in "${BACKEND_LIST[@]}"; do
+    if [[ -n ${SKIPPED[$backend]:-} ]]; then
+        printf '%-9s skipped (unreachable)\n' "$backend"; kv+=" ${backend}=skipped"; continue
+    fi
+    for n in "${SIZES[@]}"; do
+        p=$backend.$n
+        printf '%-9s %8s %8s   %10s %9s   %10s %9s   %10s %9s\n' "$backend" "$n" "${R[$p.seed_s]:-n/a}" \
+            "${R[$p.page1]:-n/a}" "${R[$p.page1_p99]:-n/a}" "${R[$p.deep]:-n/a}" "${R[$p.deep_p99]:-n/a}" \
+            "${R[$p.list]:-n/a}" "${R[$p.list_p99]:-n/a}"
+        for q in page1 deep list; do
+            kv+=" ${backend}_${n}_$q=${R[$p.$q]:-n/a} ${backend}_${n}_${q}_p99=${R[$p.${q}_p99]:-n/a}"
+            kv+=" ${backend}_${n}_${q}_s=${R[$p.${q}_s]:-n/a}"
+        done
+    done
+done
+kv+=" nproc=$(nproc) load1_start=${LOAD_START%% *} load1_end=${LOAD_END%% *} failed=$FAILED"
+echo "$kv"
+exit "$FAILED"
