@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# Audit log benchmark: how fast Wharf answers GET /v2/auditlogs/{org} for an organization
+# whose log holds many events, unfiltered and with each kind of filter, on SQLite and on
+# PostgreSQL.
+#
+#   bench/auditlog.sh [EVENTS=1000000] [KEY=VALUE ...]
+#
+# The first argument may also be a bare event count (`bench/auditlog.sh 100000`).
+# Keys, also read from the environment:
+#   EVENTS=1000000    events in the organization's log; a multiple of 100, at least 100000
+#                     (so that every query below has a full page)
+#   BACKENDS=sqlite,postgres   which metadata stores to measure
+#   PG_URL=postgres://postgres@127.0.0.1:5432   the PostgreSQL server (no database name): a
+#                     fresh database is created for the run and dropped afterwards. When it
+#                     cannot be reached the PostgreSQL run is skipped, with a message.
+#   WRK_SECONDS=5 WRK_THREADS=2 WRK_CONNS=16   the load of each query
+#   WRK_MAX_SECONDS=60   a slow query runs longer than WRK_SECONDS: 2 x WRK_CONNS x the time
+#                     of its one checked request, so that each connection completes a few
+#                     requests, but at most this long
+#   BUILD=1           0: use the existing target/release/wharf instead of building it
+#   KEEP=0            1: keep the work directory (data dir, logs, wrk output) and the
+#                     PostgreSQL database, and print where they are
+#
+# What it does, per backend: creates the user `alice` and the organization `acme` (owner
+# alice) with `wharf admin`, then inserts EVENTS rows for the account `acme` straight into
+# audit_events: event i (0 = newest) has the action number i mod 8 of repo.tag.push,
+# repo.create, repo.update, repo.delete, repo.tag.delete, org.team.create, org.member.add,
+# org.member.remove; the name acme/repo(i mod 50); the actor bench-user(i mod 10); data
+# {"tag":"v1","digest":"sha256:…"}; and created_at i steps older than the start of the run,
+# the events spread evenly over 100 days. Then it starts Wharf, logs alice in
+# (POST /v2/users/login, Bearer token), checks each query once with curl (status 200, 25
+# results, each matching the filter) and runs wrk on it:
+#   page1   GET /v2/auditlogs/acme?page=1&page_size=25
+#   action  GET /v2/auditlogs/acme?action=repo.tag.push&page_size=25         (1 event in 8)
+#   actor   GET /v2/auditlogs/acme?actor=bench-user7&page_size=25            (1 event in 10)
+#   window  GET /v2/auditlogs/acme?from=…&to=…&page_size=25   (one day in the middle: 1%)
+#   deep    GET /v2/auditlogs/acme?page=400&page_size=25                     (offset 9975)
+# Before each query it waits until Wharf is idle, so that requests of the previous load run
+# still being served do not slow the next one.
+# Wharf runs with --rate-limit 0 and --audit-rate-limit 0: the per-client limit (1000
+# requests per minute) and the per-caller audit query limit (60 per minute) would otherwise
+# answer most of the load with 429.
+# Prints a table and, last, one line of key=value pairs. Exits non-zero if a check or a load
+# run fails.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
+
+# ---- arguments ----------------------------------------------------------------------------
+EVENTS=${EVENTS:-1000000}
+BACKENDS=${BACKENDS:-sqlite,postgres}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+WRK_SECONDS=${WRK_SECONDS:-5}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNS=${WRK_CONNS:-16}
+WRK_MAX_SECONDS=${WRK_MAX_SECONDS:-60}
+BUILD=${BUILD:-1}
+KEEP=${KEEP:-0}
+positional=0
+for arg in "$@"; do
+    case $arg in
+        -h | --help) usage 0 ;;
+        EVENTS=* | BACKENDS=* | PG_URL=* | WRK_SECONDS=* | WRK_THREADS=* | WRK_CONNS=* | WRK_MAX_SECONDS=* | BUILD=* | KEEP=*)
+            printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
+        *=*) echo "unknown setting: $arg (see --help)" >&2; exit 2 ;;
+        *)
+            case $positional in
+                0) EVENTS=$arg ;;
+                *) echo "too many arguments: $arg (see --help)" >&2; exit 2 ;;
+            esac
+            positional=$((positional + 1)) ;;
+    esac
+done
+for key in WRK_SECONDS WRK_THREADS WRK_CONNS WRK_MAX_SECONDS BUILD KEEP; do
+    [[ ${!key} =~ ^[0-9]+$ ]] || { echo "$key must be a whole number, not '${!key}'" >&2; exit 2; }
+done
+((WRK_SECONDS >= 1 && WRK_THREADS >= 1 && WRK_CONNS >= WRK_THREADS)) ||
+    { echo "WRK_SECONDS and WRK_THREADS must be at least 1, WRK_CONNS at least WRK_THREADS" >&2; exit 2; }
+[[ $EVENTS =~ ^[0-9]+$ ]] && ((EVENTS >= 100000 && EVENTS % 100 == 0 && EVENTS <= 100000000)) ||
+    { echo "EVENTS must be a multiple of 100 from 100000 to 100000000, not '$EVENTS'" >&2; exit 2; }
+IFS=, read -r -a BACKEND_LIST <<<"$BACKENDS"
+((${#BACKEND_LIST[@]} >= 1)) || { echo "BACKENDS is empty" >&2; exit 2; }
+for b in "${BACKEND_LIST[@]}"; do
+    [[ $b == sqlite || $b == postgres ]] || { echo "BACKENDS may hold sqlite and postgres, not '$b'" >&2; exit 2; }
+done
+[[ $PG_URL =~ ^postgres(ql)?://[^/]+/?$ ]] ||
+    { echo "PG_URL must be postgres://USER@HOST:PORT without a database name, not '$PG_URL'" >&2; exit 2; }
+PG_URL=${PG_URL%/}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+log() { printf '# %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+
+for tool in wrk curl python3 sqlite3 timeout; do
+    command -v "$tool" >/dev/null || die "$tool is needed and not installed"
+done
+((BUILD == 0)) || command -v cargo >/dev/null || die "cargo is needed (or BUILD=0 with a built binary)"
+
+# ---- build --------------------------------------------------------------------------------
+WHARF=${CARGO_TARGET_DIR:-$ROOT/target}/release/wharf
+if ((BUILD == 1)); then
+    log "building Wharf (cargo build --release)"
+    cargo build --release >&2
+fi
+[[ -x $WHARF ]] || die "no binary at $WHARF"
+
+# ---- work directory, server, cleanup -----------------------------------------------------------
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/wharf-auditlog.XXXXXX")
+mkdir -p "$WORK/logs"
+WHARF_PID='' PG_DB=''
+
+stop() { # PID: TERM, then KILL if it lingers
+    local pid=$1 i
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+drop_pg_db() {
+    [[ -n $PG_DB ]] || return 0
+    psql -X -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS \"$PG_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+        log "could not drop the database $PG_DB"
+    PG_DB=''
+}
+cleanup() {
+    local rc=$?
+    stop "$WHARF_PID"
+    drop_pg_db
+    if [[ $KEEP == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HOST=127.0.0.1:$PORT
+
+# Wharf runs with the configuration given here and nothing else: WHARF_* variables from the
+# caller's environment would silently change what is measured.
+for var in $(compgen -e); do
+    if [[ $var == WHARF_* ]]; then unset "$var"; fi
+done
+PASSWORD=bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+
+# STORE: the arguments that select the store of the current run (data dir, database URL).
+STORE=() DATA=''
+
+wait_ready() { # PID: until /healthz answers 200; fail if the process dies or 60 s pass
+    local pid=$1 i
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/logs/wharf.log" >&2; die "Wharf exited at start"; }
+        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 200 ]] && return 0
+        sleep 0.1
+    done
+    tail -20 "$WORK/logs/wharf.log" >&2
+    die "Wharf did not answer /healthz within 60 s"
+}
+start_wharf() {
+    # Nothing may answer on the port before this server does: a leftover one would be measured.
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 000 ]] ||
+        die "something already answers on $HOST"
+    "$WHARF" "${STORE[@]}" serve --listen "$HOST" --rate-limit 0 --audit-rate-limit 0 --token-ttl 3600 \
+        >>"$WORK/logs/wharf.log" 2>&1 &
+    WHARF_PID=$!
+    wait_ready "$WHARF_PID"
+}
+stop_wharf() { stop "$WHARF_PID"; WHARF_PID=''; }
+
+# ---- the events -----------------------------------------------------------------------------
+# Event i (0 = newest) was recorded at T0 - i * STEP microseconds; EVENTS * STEP is 100 days.
+T0=$(($(date +%s) * 1000000))
+STEP=$((100 * 86400 * 1000000 / EVENTS))
+# The window: one day (1% of the time range) in the middle, 49.5 to 50.5 days before T0.
+WIN_FROM=$(date -u -d "@$((T0 / 1000000 - 505 * 8640))" +%Y-%m-%dT%H:%M:%SZ)
+WIN_TO=$(date -u -d "@$((T0 / 1000000 - 495 * 8640))" +%Y-%m-%dT%H:%M:%SZ)
+ACTIONS="'repo.tag.push','repo.create','repo.update','repo.delete','repo.tag.delete','org.team.create','org.member.add','org.member.remove'"
+DATA_JSON='{"tag":"v1","digest":"sha256:3f6c2a1e9b0d4c7a8e5f1b2d3c4a5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d"}'
+
+seed_sqlite() { # DB
+    sqlite3 -bail "$1" >/dev/null <<EOF
+PRAGMA busy_timeout = 10000;
+BEGIN;
+WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < $EVENTS - 1),
+     actions(k, a) AS (SELECT key, value FROM json_each('[${ACTIONS//\'/\"}]'))
+INSERT INTO audit_events (account, action, name, actor, credential, data, created_at)
+SELECT 'acme', actions.a, 'acme/repo' || (seq.i % 50), 'bench-user' || (seq.i % 10), NULL,
+       '$DATA_JSON', $T0 - seq.i * $STEP
+FROM seq JOIN actions ON actions.k = seq.i % 8
+ORDER BY seq.i DESC;
+COMMIT;
+ANALYZE;
+PRAGMA wal_checkpoint(TRUNCATE);
+EOF
+}
+seed_postgres() {
+    psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" <<EOF
+INSERT INTO audit_events (account, action, name, actor, credential, data, created_at)
+SELECT 'acme', (ARRAY[$ACTIONS])[i % 8 + 1], 'acme/repo' || (i % 50), 'bench-user' || (i % 10), NULL,
+       '$DATA_JSON', $T0 - i * $STEP
+FROM generate_series($EVENTS::bigint - 1, 0, -1) AS i;
+-- What autovacuum does after an insert of this size, done now so that the plans and the
+-- visibility map do not depend on whether it has run yet.
+VACUUM ANALYZE audit_events;
+EOF
+}
+count_events() { # backend
+    if [[ $1 == sqlite ]]; then
+        sqlite3 "$DATA/wharf.db" "SELECT COUNT(*) FROM audit_events WHERE account = 'acme'"
+    else
+        psql -X -At "$PG_URL/$PG_DB" -c "SELECT COUNT(*) FROM audit_events WHERE account = 'acme'"
+    fi
+}
+
+# ---- measuring ------------------------------------------------------------------------------
+FAILED=0
+QUERIES=(page1 action actor window deep)
+declare -A R # results, keyed "backend.query" and "backend.query_p99"
+
+to_ms() { awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
+    else if (v ~ /m$/) printf "%.3f", v * 60000; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "n/a" }'; }
+
+# check_body FILE FIELD VALUE FROM TO: the body holds exactly 25 events of acme, newest first,
+# each with FIELD = VALUE (unless FIELD is empty) and a timestamp within FROM..TO (unless
+# empty); prints what is wrong, nothing when all is well.
+check_body() {
+    python3 - "$@" <<'EOF'
+import json, sys
+path, field, value, lo, hi = sys.argv[1:6]
+try:
+    logs = json.load(open(path)).get("logs")
+except ValueError as e:
+    print("not JSON: %s" % e); sys.exit()
+problems = []
+if not isinstance(logs, list) or len(logs) != 25:
+    problems.append("%s results, not 25" % (len(logs) if isinstance(logs, list) else "no"))
+    logs = logs if isinstance(logs, list) else []
+if any(e.get("account") != "acme" for e in logs):
+    problems.append("an event of another account")
+if field and any(e.get(field) != value for e in logs):
+    problems.append("an event with %s other than %s" % (field, value))
+stamps = [e.get("timestamp", "") for e in logs]
+if stamps != sorted(stamps, reverse=True):
+    problems.append("not newest first")
+if lo and any(not (lo <= s[:19] + "Z" <= hi) for s in stamps):
+    problems.append("an event outside %s .. %s" % (lo, hi))
+print("; ".join(problems))
+EOF
+}
+
+# settle: wait (at most 120 s) until Wharf uses less than a tenth of a core, so that requests
+# of the previous load run that were still being served when wrk stopped do not slow the next.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WHARF_PID/stat"; }
+settle() {
+    local i a b
+    for ((i = 0; i < 120; i++)); do
+        a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
+        (((b - a) * 10 < $(getconf CLK_TCK))) && return 0
+    done
+    log "Wharf still busy after 120 s"
+}
+
+# measure BACKEND QUERY PATH FIELD VALUE FROM TO
+measure() {
+    local backend=$1 q=$2 path=$3 key=$1.$2 code problems out rps p50 p99 bad errors
+    local t0 t1 seconds done
+    local url=http://$HOST$path body=$WORK/logs/$backend-$q.json auth="Authorization: Bearer $SESSION"
+    R[$key]=FAIL R[${key}_p99]=FAIL
+    settle
+    t0=$(now)
+    code=$(curl -sS --max-time 60 -o "$body" -w '%{http_code}' -H "$auth" "$url" || echo 000)
+    t1=$(now)
+    if [[ $code != 200 ]]; then
+        log "$backend: GET $path answered $code: $(head -c 300 "$body" 2>/dev/null)"; FAILED=1; return 0
+    fi
+    problems=$(check_body "$body" "$4" "$5" "$6" "$7")
+    if [[ -n $problems ]]; then
+        log "$backend: GET $path: $problems"; FAILED=1; return 0
+    fi
+    seconds=$(awk -v t="$(calc "$t1 - $t0" 3)" -v c="$WRK_CONNS" -v lo="$WRK_SECONDS" -v hi="$WRK_MAX_SECONDS" \
+        'BEGIN { d = int(2 * t * c + 0.999); if (d < lo) d = lo; if (d > hi) d = hi; print d }')
+    R[${key}_s]=$seconds
+    log "$backend: GET $path: 200, 25 results (one request: $(calc "($t1 - $t0) * 1000") ms); wrk for $seconds s"
+    if ! out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${seconds}s" --timeout 60s --latency \
+        -H "$auth" "$url" 2>&1); then
+        log "$backend: wrk failed: $out"; FAILED=1; return 0
+    fi
+    printf '%s\n' "$out" >"$WORK/logs/$backend-$q.wrk"
+    rps=$(awk '/^Requests\/sec:/ { printf($2 < 10 ? "%.1f" : "%.0f", $2) }' <<<"$out")
+    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    errors=$(awk '/Socket errors:/ { for (i = 3; i <= NF; i++) s += $i } END { print s + 0 }' <<<"$out")
+    done=$(awk '/ requests in / { print $1 }' <<<"$out")
+    [[ -n $rps && ${done:-0} -gt 0 ]] || { log "$backend: the load run completed no request"; FAILED=1; return 0; }
+    log "$backend $q: $rps req/s, p50 $p50 ms, p99 $p99 ms ($done requests in $seconds s), non-200 ${bad:-0}, socket errors ${errors:-0}"
+    ((done >= 4 * WRK_CONNS)) || log "$backend $q: only $done requests: few samples for a p99"
+    if [[ ${bad:-0} != 0 || ${errors:-0} != 0 ]]; then
+        log "$backend: the load run had failed requests; its figures are not reported"; FAILED=1; return 0
+    fi
+    R[$key]=$rps R[${key}_p99]=$p99
+}
+
+# run BACKEND: one fresh store, seeded with EVENTS events, measured
+run() {
+    local backend=$1 t0 t1 got token_json
+    DATA=$WORK/data-$backend
+    if [[ $backend == sqlite ]]; then
+        STORE=(--data-dir "$DATA")
+    else
+        PG_DB=wharf_auditlog_$$
+        psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
+            die "cannot create the database $PG_DB"
+        STORE=(--data-dir "$DATA" --database-url "$PG_URL/$PG_DB")
+    fi
+    printf '%s\n' "$PASSWORD" | "$WHARF" "${STORE[@]}" admin user create alice --email alice@example.com --password-stdin \
+        >>"$WORK/logs/admin.log" 2>&1 || { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the user 'alice'"; }
+    "$WHARF" "${STORE[@]}" admin org create acme --owner alice >>"$WORK/logs/admin.log" 2>&1 ||
+        { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the organization 'acme'"; }
+
+    log "$backend: inserting $EVENTS audit events"
+    t0=$(now)
+    if [[ $backend == sqlite ]]; then
+        seed_sqlite "$DATA/wharf.db" || die "$backend: seeding failed"
+    else
+        seed_postgres || die "$backend: seeding failed"
+    fi
+    t1=$(now)
+    got=$(count_events "$backend")
+    # The admin commands may have logged a few events of their own for acme.
+    ((got >= EVENTS && got < EVENTS + 100)) || die "$backend: acme has $got events after seeding, not $EVENTS"
+    R[$backend.seed_s]=$(calc "$t1 - $t0")
+    log "$backend: seeded in ${R[$backend.seed_s]} s ($got events of acme)"
+
+    start_wharf
+    token_json=$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
+        -d "{\"username\": \"alice\", \"password\": \"$PASSWORD\"}" "http://$HOST/v2/users/login") ||
+        die "cannot reach the login endpoint"
+    SESSION=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
+        die "no token in the login answer: $token_json"
+
+    local base=/v2/auditlogs/acme
+    measure "$backend" page1 "$base?page=1&page_size=25" "" "" "" ""
+    measure "$backend" action "$base?action=repo.tag.push&page_size=25" action repo.tag.push "" ""
+    measure "$backend" actor "$base?actor=bench-user7&page_size=25" actor bench-user7 "" ""
+    measure "$backend" window "$base?from=$WIN_FROM&to=$WIN_TO&page_size=25" "" "" "$WIN_FROM" "$WIN_TO"
+    measure "$backend" deep "$base?page=400&page_size=25" "" "" "" ""
+    stop_wharf
+    if [[ $KEEP == 1 ]]; then
+        log "$backend: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"
+        PG_DB=''
+    else
+        drop_pg_db
+        rm -rf "$DATA"
+    fi
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+log "Wharf on $HOST, work dir $WORK; $(nproc) cores, load average $LOAD_START"
+log "load: wrk ${WRK_SECONDS} s, $WRK_THREADS threads, $WRK_CONNS connections per query"
+declare -A SKIPPED=()
+for backend in "${BACKEND_LIST[@]}"; do
+    if [[ $backend == postgres ]]; then
+        if ! command -v psql >/dev/null; then
+            log "psql is not installed: skipping PostgreSQL"; SKIPPED[postgres]=1; continue
+        fi
+        if ! psql -X -q "$PG_URL/postgres" -c 'SELECT 1' >/dev/null 2>"$WORK/logs/pg-check.log"; then
+            log "PostgreSQL at $PG_URL is unreachable ($(head -1 "$WORK/logs/pg-check.log")): skipping PostgreSQL"
+            SKIPPED[postgres]=1; continue
+        fi
+    fi
+    run "$backend"
+done
+
+# ---- report -----------------------------------------------------------------------------------
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+echo
+echo "Audit log: $EVENTS events, wrk -t$WRK_THREADS -c$WRK_CONNS for ${WRK_SECONDS}-${WRK_MAX_SECONDS} s per query," \
+    "page size 25; $(nproc) cores; load average $LOAD_START -> $LOAD_END"
+printf '%-9s %7s' backend seed_s
+for q in "${QUERIES[@]}"; do printf '   %8s %8s' "$q r/s" "p99 ms"; done
+echo
+kv="events=$EVENTS wrk_seconds=$WRK_SECONDS wrk_max_seconds=$WRK_MAX_SECONDS wrk_threads=$WRK_THREADS wrk_conns=$WRK_CONNS"
+for backend in "${BACKEND_LIST[@]}"; do
+    if [[ -n ${SKIPPED[$backend]:-} ]]; then
+        printf '%-9s skipped (unreachable)\n' "$backend"; kv+=" ${backend}=skipped"; continue
+    fi
+    printf '%-9s %7s' "$backend" "${R[$backend.seed_s]:-n/a}"
+    kv+=" ${backend}_seed_s=${R[$backend.seed_s]:-n/a}"
+    for q in "${QUERIES[@]}"; do
+        printf '   %8s %8s' "${R[$backend.$q]:-n/a}" "${R[$backend.${q}_p99]:-n/a}"
+        kv+=" ${backend}_$q=${R[$backend.$q]:-n/a} ${backend}_${q}_p99=${R[$backend.${q}_p99]:-n/a}"
+        kv+=" ${backend}_${q}_s=${R[$backend.${q}_s]:-n/a}"
+    done
+    echo
+done
+kv+=" nproc=$(nproc) load1_start=${LOAD_START%% *} load1_end=${LOAD_END%% *} failed=$FAILED"
+echo "$kv"
+exit "$FAILED"
