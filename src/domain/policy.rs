@@ -303,6 +303,18 @@ pub enum Action {
     RespondToInvite,
 }
 
+/// Whether a caller may use the legacy `/v2/repositories/…` and `/v2/users/…` reads:
+/// anyone but an organization access token, which Docker Hub refuses there (403). What
+/// the read then shows is decided by the repository rules.
+pub fn authorize_legacy_read(principal: Option<&Principal>) -> Result<()> {
+    match principal.map(|p| &p.credential) {
+        Some(Credential::Oat { .. }) => Err(Error::forbidden(
+            "organization access tokens cannot use this legacy route",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Something a caller wants to do in an organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgAction {

@@ -56,9 +56,7 @@ impl FromRequestParts<App> for LegacyCaller {
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let MaybeCaller(principal) = MaybeCaller::from_request_parts(parts, app).await?;
-        if principal.as_ref().is_some_and(|p| p.user_id().is_none()) {
-            return Err(Error::forbidden("organization access tokens cannot use this legacy route").into());
-        }
+        crate::domain::policy::authorize_legacy_read(principal.as_ref())?;
         Ok(LegacyCaller(principal))
     }
 }
