@@ -46,6 +46,9 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 Err(e) => Err(e),
             }
         }
+        AdminCommand::Org(OrgCommand::ScimToken { org }) => {
+            app.admin_scim_token(&org).await.map(|token| println!("{token}"))
+        }
     };
     store.close().await;
     outcome.map_err(|e| anyhow::anyhow!("{e}"))

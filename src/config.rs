@@ -105,6 +105,10 @@ pub struct ServeArgs {
     /// Days audit events are kept; 0 keeps them forever. [default: 0]
     #[arg(long, env = "WHARF_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u64>,
+    /// Seconds between runs of the background clean-up (expired login challenges, audit
+    /// events past the retention period). [default: 300]
+    #[arg(long, env = "WHARF_HOUSEKEEPING_INTERVAL", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub housekeeping_interval: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -160,6 +164,9 @@ pub enum OrgCommand {
         #[arg(long, default_value = "member")]
         role: String,
     },
+    /// Print a new SCIM token for the organization's identity provider; the previous one
+    /// stops working.
+    ScimToken { org: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +218,7 @@ pub struct FileConfig {
     pub registry_token_ttl: Option<u64>,
     pub audit_rate_limit: Option<u32>,
     pub audit_retention_days: Option<u64>,
+    pub housekeeping_interval: Option<u64>,
     pub max_manifest_size: Option<usize>,
     pub new_repository_visibility: Option<Visibility>,
 }
@@ -247,6 +255,7 @@ pub struct Settings {
     pub audit_rate_limit_per_minute: u32,
     /// 0: events are kept forever.
     pub audit_retention_days: u64,
+    pub housekeeping_interval_secs: u64,
 }
 
 impl Settings {
@@ -311,6 +320,11 @@ impl Settings {
                 .and_then(|s| s.audit_retention_days)
                 .or(file.audit_retention_days)
                 .unwrap_or(0),
+            housekeeping_interval_secs: serve
+                .and_then(|s| s.housekeeping_interval)
+                .or(file.housekeeping_interval)
+                .unwrap_or(300)
+                .max(1),
             registry_token_ttl_secs: serve
                 .and_then(|s| s.registry_token_ttl)
                 .or(file.registry_token_ttl)

@@ -73,8 +73,9 @@ fn spawn_housekeeping(app: App) {
             }
         }
     });
+    let every = std::time::Duration::from_secs(app.settings.housekeeping_interval_secs);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(300));
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if let Err(e) = app.store.prune_challenges(crate::store::now_micros()).await {

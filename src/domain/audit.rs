@@ -71,6 +71,11 @@ actions! {
     REPO_GROUP_ADD = ("repo", "group.add", "Team Access Granted", "Activities related to a team being given access to a repository");
     REPO_GROUP_UPDATE = ("repo", "group.update", "Team Access Changed", "Activities related to a team's permission on a repository being changed");
     REPO_GROUP_REMOVE = ("repo", "group.remove", "Team Access Revoked", "Activities related to a team's access to a repository being removed");
+    // Docker Hub's name for a new SCIM token.
+    ENTERPRISE_SCIM_TOKEN_REFRESH = ("enterprise", "sso.connection.scim_token_refresh", "Refresh SCIM Token", "Details of a SCIM token refresh on an existing org/company SSO connection");
+    // Extension: the identity provider changed a provisioned user's attributes (not their
+    // membership or role, which have events of their own) or removed an inactive one.
+    ORG_MEMBER_SCIM_UPDATE = ("org", "member.scim.update", "Member Provisioning Updated", "Activities related to the identity provider changing a provisioned member's attributes");
 }
 
 /// Who made a change.

@@ -33,6 +33,7 @@ pub fn group_label(group: &str) -> &'static str {
         "repo" => "Repository",
         "org" => "Organization",
         "account" => "Account",
+        "enterprise" => "Enterprise",
         _ => "Other",
     }
 }
@@ -108,6 +109,8 @@ pub fn describe(row: &AuditRow, data: &BTreeMap<String, String>) -> String {
             get("permission")
         ),
         "repo.group.remove" => format!("removed the team {} from the repository {name}", get("team")),
+        "enterprise.sso.connection.scim_token_refresh" => format!("created a new SCIM token for {name}"),
+        "org.member.scim.update" => format!("changed {} of the provisioned member {name}", get("changed")),
         other => {
             let label = CATALOGUE
                 .iter()

@@ -39,6 +39,9 @@ pub enum Error {
     /// A registry failure with the error code the OCI Distribution spec names for it.
     #[error("{message}")]
     Registry { code: RegistryCode, message: String },
+    /// A SCIM request refused with one of the error types of RFC 7644 §3.12.
+    #[error("{message}")]
+    Scim { kind: ScimErrorKind, message: String },
     /// A failure that is not the caller's fault. Logged; the caller sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -84,6 +87,34 @@ impl RegistryCode {
     }
 }
 
+/// The `scimType` of a SCIM error (RFC 7644 §3.12, Table 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimErrorKind {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+}
+
+impl ScimErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimErrorKind::InvalidFilter => "invalidFilter",
+            ScimErrorKind::TooMany => "tooMany",
+            ScimErrorKind::Uniqueness => "uniqueness",
+            ScimErrorKind::Mutability => "mutability",
+            ScimErrorKind::InvalidSyntax => "invalidSyntax",
+            ScimErrorKind::InvalidPath => "invalidPath",
+            ScimErrorKind::NoTarget => "noTarget",
+            ScimErrorKind::InvalidValue => "invalidValue",
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
@@ -108,6 +139,13 @@ impl Error {
     pub fn invalid_field(field: &str, msg: impl Into<String>) -> Self {
         Error::InvalidField {
             field: field.to_string(),
+            message: msg.into(),
+        }
+    }
+
+    pub fn scim(kind: ScimErrorKind, msg: impl Into<String>) -> Self {
+        Error::Scim {
+            kind,
             message: msg.into(),
         }
     }

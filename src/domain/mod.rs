@@ -18,10 +18,11 @@ pub mod pulls;
 pub mod registry;
 pub mod repo_teams;
 pub mod repositories;
+pub mod scim;
 pub mod secrets;
 pub mod session;
 pub mod tags;
 pub mod teams;
 pub mod totp;
 
-pub use error::{Error, RegistryCode, Result};
+pub use error::{Error, RegistryCode, Result, ScimErrorKind};

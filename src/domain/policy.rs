@@ -43,8 +43,17 @@
 //! | `EditSettings`       | owner      | `repo:admin` | 403                   | 401       |
 //! | `ManageAccessTokens` | owner      | 403          | 403                   | 401       |
 //! | `ReadActivity`       | owner      | `repo:read`  | `scope-activity-read` | 401       |
+//! | `ManageScim`         | owner      | 403          | 403                   | 401       |
 //!
 //! An OAT acts only for its own organization (403 elsewhere), and never for a user.
+//!
+//! ## SCIM
+//!
+//! A SCIM token is no principal of the rules above: it authenticates the organization's
+//! identity provider on `/v2/scim/2.0` only, where it may provision that organization's
+//! users and teams and nothing else. Every SCIM lookup is scoped to the token's
+//! organization, so another organization's users and teams are "not found". Minting the
+//! token is `ManageScim`: owners, from a password session.
 
 use std::fmt;
 
@@ -331,6 +340,8 @@ pub enum OrgAction {
     ManageAccessTokens,
     /// Read the organization's audit log.
     ReadActivity,
+    /// Mint the organization's SCIM token.
+    ManageScim,
 }
 
 /// What the caller is to an organization: its role there, if a member.
@@ -391,7 +402,7 @@ fn org_rule(action: OrgAction) -> OrgRule {
         ),
         ReadSettings => rule(Some(Role::Owner), Some(RepoScope::Read), None),
         EditSettings => rule(Some(Role::Owner), Some(RepoScope::Admin), None),
-        ManageAccessTokens => rule(Some(Role::Owner), None, None),
+        ManageAccessTokens | ManageScim => rule(Some(Role::Owner), None, None),
         ReadActivity => rule(
             Some(Role::Owner),
             Some(RepoScope::Read),
@@ -911,6 +922,7 @@ mod tests {
             (EditSettings,       [401, 403,   403,   403,   200,  403,  200,  403, 403, 403]),
             (ManageAccessTokens, [401, 403,   403,   403,   200,  403,  403,  403, 403, 403]),
             (ReadActivity,       [401, 403,   403,   403,   200,  200,  200,  200, 403, 403]),
+            (ManageScim,         [401, 403,   403,   403,   200,  403,  403,  403, 403, 403]),
         ];
         let empty_oat = oat(&[]).unwrap();
         for (action, expected) in rows {

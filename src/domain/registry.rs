@@ -330,7 +330,9 @@ impl App {
         let mut tx = self.store.begin().await?;
         match self.store.insert_repository(&mut tx, &new_repo).await {
             Ok(()) => {
-                let event = Event::new(audit::REPO_CREATE, &target.name.namespace, &target.name.path());
+                // The same event as a repository created through the Hub API.
+                let event = Event::new(audit::REPO_CREATE, &target.name.namespace, &target.name.path())
+                    .with("is_private", new_repo.is_private.to_string());
                 self.commit_audited(tx, &Actor::of(principal), event).await?;
             }
             // Created by a concurrent push meanwhile: use that one.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::domain::{Error, RegistryCode};
+use crate::domain::{Error, RegistryCode, ScimErrorKind};
 
 /// An API surface: how its errors look on the wire.
 pub trait Surface: Send + Sync + 'static {
@@ -89,7 +89,10 @@ impl Surface for Oci {
             Error::NotFound(_) => "NAME_UNKNOWN",
             Error::PayloadTooLarge(_) => "SIZE_INVALID",
             Error::RateLimited { .. } => "TOOMANYREQUESTS",
-            Error::BadRequest(_) | Error::InvalidField { .. } | Error::MethodNotAllowed => "UNSUPPORTED",
+            Error::BadRequest(_)
+            | Error::InvalidField { .. }
+            | Error::Scim { .. }
+            | Error::MethodNotAllowed => "UNSUPPORTED",
             Error::Internal(_) => "UNKNOWN",
         };
         let message = public_message(status, error);
@@ -97,6 +100,39 @@ impl Surface for Oci {
         (status, Json(body)).into_response()
     }
 }
+
+/// SCIM (RFC 7644 §3.12): `{"schemas": [Error URN], "status": "400", "scimType": …,
+/// "detail": …}` as `application/scim+json`.
+pub struct Scim;
+
+impl Surface for Scim {
+    fn render(status: StatusCode, error: &Error) -> Response {
+        let mut body = json!({
+            "schemas": [crate::domain::scim::schema::ERROR],
+            "status": status.as_u16().to_string(),
+            "detail": public_message(status, error),
+        });
+        let kind = match error {
+            Error::Scim { kind, .. } => Some(kind.as_str()),
+            // Malformed JSON or query parameters.
+            Error::BadRequest(_) => Some(ScimErrorKind::InvalidSyntax.as_str()),
+            Error::InvalidField { .. } => Some(ScimErrorKind::InvalidValue.as_str()),
+            Error::Conflict(_) => Some(ScimErrorKind::Uniqueness.as_str()),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            body["scimType"] = json!(kind);
+        }
+        let mut response = (status, Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_MEDIA_TYPE));
+        response
+    }
+}
+
+/// The media type of SCIM requests and responses.
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
 /// A domain error on its way out through surface `S`.
 pub struct ApiError<S: Surface>(pub Error, PhantomData<S>);
@@ -117,10 +153,16 @@ pub type HubResult<T> = Result<T, ApiError<Hub>>;
 pub type LoginResult<T> = Result<T, ApiError<Login>>;
 pub type AuditResult<T> = Result<T, ApiError<Audit>>;
 pub type OciResult<T> = Result<T, ApiError<Oci>>;
+pub type ScimResult<T> = Result<T, ApiError<Scim>>;
 
 pub fn status_of(error: &Error) -> StatusCode {
     match error {
         Error::BadRequest(_) | Error::InvalidField { .. } => StatusCode::BAD_REQUEST,
+        Error::Scim {
+            kind: ScimErrorKind::Uniqueness,
+            ..
+        } => StatusCode::CONFLICT,
+        Error::Scim { .. } => StatusCode::BAD_REQUEST,
         Error::Unauthorized(_) | Error::SecondFactorRequired { .. } => StatusCode::UNAUTHORIZED,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,

@@ -11,6 +11,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
 pub mod registry;
+pub mod scim;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
     let (hub, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(hub::routes())
+        .merge(scim::routes())
         .split_for_parts();
     let router = hub
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))

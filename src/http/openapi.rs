@@ -86,6 +86,11 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearerAuth", SecurityScheme::Http(scheme));
+        // The organization's SCIM token, on `/v2/scim/2.0` only.
+        components.add_security_scheme(
+            "scimToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
         // Routes without an explicit `security(…)` need a bearer token.
         openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
             "bearerAuth",

@@ -286,9 +286,14 @@ async fn lists_the_action_catalogue(backend: Backend) {
         .await;
     assert_eq!(keys(&body), BTreeSet::from(["actions"]), "{body}");
     let groups = &body["actions"];
-    assert_eq!(keys(groups), BTreeSet::from(["account", "org", "repo"]), "{body}");
+    assert_eq!(
+        keys(groups),
+        BTreeSet::from(["account", "enterprise", "org", "repo"]),
+        "{body}"
+    );
     for (group, label) in [
         ("account", "Account"),
+        ("enterprise", "Enterprise"),
         ("org", "Organization"),
         ("repo", "Repository"),
     ] {
@@ -316,6 +321,7 @@ async fn lists_the_action_catalogue(backend: Backend) {
         let expected: &[&str] = match group {
             "account" => &["create", "access_token.create"],
             "org" => &["create", "member.add", "team.create", "team.member.add"],
+            "enterprise" => &["sso.connection.scim_token_refresh"],
             _ => &["create", "tag.push", "tag.delete", "delete"],
         };
         for name in expected {
@@ -806,6 +812,45 @@ async fn limits_queries_per_caller(backend: Backend) {
     assert_eq!(body, json!({"detail": "Rate limit exceeded", "error": false}));
 }
 
+/// With a retention period, the background job deletes the events older than it, and only
+/// those.
+async fn applies_the_retention_period(backend: Backend) {
+    let args = ["--audit-retention-days", "1", "--housekeeping-interval", "1"];
+    let server = Server::start_with(&backend, &args, &[]).await;
+    server.create_user(OWNER).await;
+    let store = wharf::store::Store::connect(&server.database_url())
+        .await
+        .expect("open store");
+    let day = 86_400_000_000_i64;
+    let now = wharf::store::now_micros();
+    let mut tx = store.begin().await.expect("begin");
+    for (name, at) in [("expired", now - 2 * day), ("kept", now - day / 2)] {
+        let row = AuditRow {
+            account: OWNER.into(),
+            action: "account.password.change".into(),
+            name: name.into(),
+            actor: ADMIN_CLI.into(),
+            credential: None,
+            data: "{}".into(),
+            created_at: at,
+        };
+        store.insert_audit(&mut tx, &row).await.expect("insert event");
+    }
+    wharf::store::commit(tx).await.expect("commit");
+    let names = |events: Vec<AuditRow>| events.into_iter().map(|e| e.name).collect::<Vec<_>>();
+    let mut left = names(store.recent_audit(OWNER, 10).await.expect("events"));
+    for _ in 0..100 {
+        if !left.iter().any(|name| name == "expired") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        left = names(store.recent_audit(OWNER, 10).await.expect("events"));
+    }
+    store.close().await;
+    // The account's creation (now), and the event half a day old; not the one of two days.
+    assert_eq!(left, [OWNER, "kept"], "events left after the retention job");
+}
+
 crate::both_backends!(
     lists_the_action_catalogue,
     lists_events_newest_first,
@@ -814,4 +859,5 @@ crate::both_backends!(
     refuses_malformed_queries,
     who_may_read,
     limits_queries_per_caller,
+    applies_the_retention_period,
 );

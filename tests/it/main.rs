@@ -7,6 +7,7 @@ mod spec_schema;
 
 mod access_tokens;
 mod admin;
+mod audit_completeness;
 mod auditlogs;
 mod auth_token;
 mod conventions;
@@ -22,6 +23,7 @@ mod registry;
 mod repo_permissions;
 mod repositories;
 mod s3;
+mod scim;
 mod skopeo;
 mod spec_contract;
 mod store;

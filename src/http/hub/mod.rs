@@ -37,6 +37,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(orgs::create))
         .routes(routes!(orgs::get))
         .routes(routes!(orgs::get_settings, orgs::put_settings))
+        .routes(routes!(orgs::scim_token))
         .routes(routes!(members::list))
         .routes(routes!(members::export))
         .routes(routes!(members::update, members::remove))

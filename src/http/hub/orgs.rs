@@ -220,3 +220,32 @@ pub async fn put_settings(
             .into(),
     ))
 }
+
+/// A new SCIM token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScimTokenResponse {
+    /// The bearer token for `/v2/scim/2.0`; shown only here.
+    pub token: String,
+}
+
+/// Create the organization's SCIM token, replacing the previous one (owners, password
+/// session only). The identity provider sends it to `/v2/scim/2.0`.
+#[utoipa::path(
+    post,
+    path = "/v2/orgs/{org_name}/scim-token",
+    tag = "wharf-extensions",
+    operation_id = "CreateScimToken",
+    params(("org_name" = String, Path, description = "Name of the organization")),
+    responses(
+        (status = 201, description = "The new token; the old one no longer works", body = ScimTokenResponse),
+        WriteErrors,
+    )
+)]
+pub async fn scim_token(
+    State(app): State<App>,
+    Caller(principal): Caller,
+    Path(org_name): Path<String>,
+) -> HubResult<(StatusCode, Json<ScimTokenResponse>)> {
+    let token = app.mint_scim_token(&principal, &org_name).await?;
+    Ok((StatusCode::CREATED, Json(ScimTokenResponse { token })))
+}
