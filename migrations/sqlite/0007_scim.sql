@@ -21,11 +21,15 @@ CREATE TABLE scim_users (
     external_id    TEXT,
     given_name     TEXT,
     family_name    TEXT,
-    -- The work email the identity provider gave; the account's own email is left alone.
-    email          TEXT NOT NULL,
+    -- `emails` as the identity provider sent them (a JSON list), and the one filters match:
+    -- the primary, else the first (else the userName when it is an address). The account's
+    -- own email is left alone.
+    emails         TEXT NOT NULL DEFAULT '[]',
+    email          TEXT,
     active         INTEGER NOT NULL CHECK (active IN (0, 1)),
-    -- `dockerRole` and `dockerTeam`: the role held while active, and the team joined.
-    role           TEXT NOT NULL CHECK (role IN ('owner', 'editor', 'member')),
+    -- `dockerRole` and `dockerTeam` when the identity provider sets them: the role held
+    -- while active (unset: the member keeps the role they have, else member), and the team.
+    role           TEXT CHECK (role IN ('owner', 'editor', 'member')),
     team           TEXT,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
@@ -33,6 +37,8 @@ CREATE TABLE scim_users (
     UNIQUE (org_id, user_name_key)
 );
 
--- Teams pushed as SCIM groups keep the identity provider's id and name for them.
+-- Teams pushed as SCIM groups keep the identity provider's id and name for them, and when
+-- provisioning last changed them.
 ALTER TABLE teams ADD COLUMN external_id TEXT;
 ALTER TABLE teams ADD COLUMN scim_display_name TEXT;
+ALTER TABLE teams ADD COLUMN scim_updated_at BIGINT;

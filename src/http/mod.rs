@@ -80,10 +80,21 @@ pub async fn healthz(State(app): State<App>) -> HubResult<Json<serde_json::Value
     Ok(Json(json!({"status": "ok"})))
 }
 
-async fn not_found() -> ApiError<Hub> {
-    Error::not_found("not found").into()
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    unknown_route(uri.path(), Error::not_found("not found"))
 }
 
-async fn method_not_allowed() -> ApiError<Hub> {
-    Error::MethodNotAllowed.into()
+async fn method_not_allowed(uri: axum::http::Uri) -> axum::response::Response {
+    unknown_route(uri.path(), Error::MethodNotAllowed)
+}
+
+/// An unknown route or method, in the error format of the API the path belongs to: SCIM's
+/// under `/v2/scim/`, the Hub API's everywhere else.
+pub fn unknown_route(path: &str, error: Error) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if path.starts_with(scim::BASE_PATH) {
+        ApiError::<error::Scim>::new(error).into_response()
+    } else {
+        ApiError::<Hub>::new(error).into_response()
+    }
 }

@@ -358,6 +358,139 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A search by `POST …/.search` (RFC 7644 §3.4.3): the query parameters of a list, in the
+/// body. `attributes` may be a list or one comma-separated string.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchRequest {
+    pub schemas: Option<Vec<String>>,
+    pub filter: Option<String>,
+    pub start_index: Option<i64>,
+    pub count: Option<i64>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub attributes: Option<Value>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub excluded_attributes: Option<Value>,
+}
+
+impl SearchRequest {
+    /// The list parameters this search asks for.
+    fn into_params(self) -> crate::domain::Result<ListParams> {
+        const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+        let names_search = self
+            .schemas
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|s| s.eq_ignore_ascii_case(SEARCH_REQUEST)));
+        if !names_search {
+            return Err(Error::scim(
+                crate::domain::ScimErrorKind::InvalidSyntax,
+                format!("schemas: must name {SEARCH_REQUEST}"),
+            ));
+        }
+        let names = |value: Option<Value>, field: &str| -> crate::domain::Result<Option<String>> {
+            match value {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text)),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_string))
+                    .collect::<Option<Vec<_>>>()
+                    .map(|names| Some(names.join(",")))
+                    .ok_or_else(|| {
+                        Error::scim(
+                            crate::domain::ScimErrorKind::InvalidValue,
+                            format!("{field}: a list of attribute names"),
+                        )
+                    }),
+                Some(_) => Err(Error::scim(
+                    crate::domain::ScimErrorKind::InvalidValue,
+                    format!("{field}: a list of attribute names"),
+                )),
+            }
+        };
+        Ok(ListParams {
+            filter: self.filter,
+            start_index: self.start_index.map(|n| n.to_string()),
+            count: self.count.map(|n| n.to_string()),
+            sort_by: self.sort_by,
+            sort_order: self.sort_order,
+            attributes: names(self.attributes, "attributes")?,
+            excluded_attributes: names(self.excluded_attributes, "excludedAttributes")?,
+        })
+    }
+}
+
+/// The search body, in SCIM's error format when malformed.
+type SearchBody = JsonBody<SearchRequest, Scim>;
+
+#[utoipa::path(
+    post,
+    path = "/v2/scim/2.0/Users/.search",
+    tags = ["scim", "wharf-extensions"],
+    operation_id = "ScimSearchUsers",
+    security(("scimToken" = [])),
+    request_body(content = SearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of provisioned users", content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter (`invalidFilter`) or request"),
+        (status = 401, description = "No valid SCIM token"),
+    )
+)]
+pub async fn search_users(
+    State(app): State<App>,
+    scim: ScimOrg,
+    JsonBody(search, _): SearchBody,
+) -> ScimResult<ScimJson> {
+    let params = search.into_params()?;
+    Ok(ScimJson::ok(
+        app.scim_list_users(&scim.org, &scim.base, &params).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/scim/2.0/Groups/.search",
+    tags = ["scim", "wharf-extensions"],
+    operation_id = "ScimSearchGroups",
+    security(("scimToken" = [])),
+    request_body(content = SearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of groups", content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter (`invalidFilter`) or request"),
+        (status = 401, description = "No valid SCIM token"),
+    )
+)]
+pub async fn search_groups(
+    State(app): State<App>,
+    scim: ScimOrg,
+    JsonBody(search, _): SearchBody,
+) -> ScimResult<ScimJson> {
+    let params = search.into_params()?;
+    Ok(ScimJson::ok(
+        app.scim_list_groups(&scim.org, &scim.base, &params).await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v2/scim/2.0/.search",
+    tags = ["scim", "wharf-extensions"],
+    operation_id = "ScimSearchAll",
+    security(("scimToken" = [])),
+    responses(
+        (status = 501, description = "A search across resource types is not supported: search /Users or /Groups"),
+        (status = 401, description = "No valid SCIM token"),
+    )
+)]
+pub async fn search_all(_scim: ScimOrg) -> ScimResult<StatusCode> {
+    Err(Error::NotImplemented(
+        "a search across resource types is not supported: search /Users/.search or /Groups/.search".into(),
+    )
+    .into())
+}
+
 // ---- Groups -----------------------------------------------------------------------------
 
 #[utoipa::path(
@@ -516,6 +649,9 @@ pub fn routes() -> utoipa_axum::router::OpenApiRouter<App> {
         .routes(routes!(resource_type))
         .routes(routes!(schemas))
         .routes(routes!(schema_by_id))
+        .routes(routes!(search_all))
+        .routes(routes!(search_users))
+        .routes(routes!(search_groups))
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, replace_user, patch_user, delete_user))
         .routes(routes!(list_groups, create_group))

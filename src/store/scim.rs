@@ -22,10 +22,13 @@ pub struct ScimUserRow {
     pub external_id: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    pub email: String,
+    /// `emails` as sent: a JSON list.
+    pub emails: String,
+    /// The address filters on `emails` match.
+    pub email: Option<String>,
     pub active: bool,
-    /// `dockerRole`: the role held in the organization while active.
-    pub role: String,
+    /// `dockerRole`, when set: the role held in the organization while active.
+    pub role: Option<String>,
     /// `dockerTeam`.
     pub team: Option<String>,
     pub created_at: i64,
@@ -42,6 +45,7 @@ pub struct ScimGroupRow {
     pub display_name: String,
     pub external_id: Option<String>,
     pub created_at: i64,
+    pub updated_at: i64,
 }
 
 /// A member of a group, for rendering `members` and a user's `groups`.
@@ -345,7 +349,7 @@ fn bind_all<'q>(mut query: Query<'q>, binds: &'q [Bind]) -> Query<'q> {
 }
 
 const USER_COLUMNS: &str = "s.org_id, s.user_id, u.username, s.user_name, s.external_id, s.given_name, \
-     s.family_name, s.email, s.active, s.role, s.team, s.created_at, s.updated_at";
+     s.family_name, s.emails, s.email, s.active, s.role, s.team, s.created_at, s.updated_at";
 
 fn user_from_row(row: &AnyRow) -> Result<ScimUserRow, sqlx::Error> {
     Ok(ScimUserRow {
@@ -356,6 +360,7 @@ fn user_from_row(row: &AnyRow) -> Result<ScimUserRow, sqlx::Error> {
         external_id: row.try_get("external_id")?,
         given_name: row.try_get("given_name")?,
         family_name: row.try_get("family_name")?,
+        emails: row.try_get("emails")?,
         email: row.try_get("email")?,
         active: row.try_get::<i64, _>("active")? != 0,
         role: row.try_get("role")?,
@@ -366,7 +371,7 @@ fn user_from_row(row: &AnyRow) -> Result<ScimUserRow, sqlx::Error> {
 }
 
 const GROUP_COLUMNS: &str = "t.id, t.uuid, t.name, COALESCE(t.scim_display_name, t.name) AS display_name, \
-     t.external_id, t.created_at";
+     t.external_id, t.created_at, COALESCE(t.scim_updated_at, t.created_at) AS updated_at";
 
 fn group_from_row(row: &AnyRow) -> Result<ScimGroupRow, sqlx::Error> {
     Ok(ScimGroupRow {
@@ -376,6 +381,7 @@ fn group_from_row(row: &AnyRow) -> Result<ScimGroupRow, sqlx::Error> {
         display_name: row.try_get("display_name")?,
         external_id: row.try_get("external_id")?,
         created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -461,8 +467,8 @@ impl Store {
     pub async fn insert_scim_user(&self, tx: &mut Tx, user: &ScimUserRow) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO scim_users (org_id, user_id, user_name, user_name_key, external_id, given_name, \
-             family_name, email, active, role, team, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             family_name, emails, email, active, role, team, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&user.org_id)
         .bind(&user.user_id)
@@ -471,6 +477,7 @@ impl Store {
         .bind(&user.external_id)
         .bind(&user.given_name)
         .bind(&user.family_name)
+        .bind(&user.emails)
         .bind(&user.email)
         .bind(flag(user.active))
         .bind(&user.role)
@@ -487,7 +494,7 @@ impl Store {
     pub async fn update_scim_user(&self, tx: &mut Tx, user: &ScimUserRow) -> StoreResult<()> {
         sqlx::query(
             "UPDATE scim_users SET user_name = $3, user_name_key = $4, external_id = $5, given_name = $6, \
-             family_name = $7, email = $8, active = $9, role = $10, team = $11, updated_at = $12 \
+             family_name = $7, emails = $8, email = $9, active = $10, role = $11, team = $12, updated_at = $13 \
              WHERE org_id = $1 AND user_id = $2",
         )
         .bind(&user.org_id)
@@ -497,6 +504,7 @@ impl Store {
         .bind(&user.external_id)
         .bind(&user.given_name)
         .bind(&user.family_name)
+        .bind(&user.emails)
         .bind(&user.email)
         .bind(flag(user.active))
         .bind(&user.role)
@@ -671,6 +679,16 @@ impl Store {
         Ok(row.map(|r| r.try_get("id")).transpose()?)
     }
 
+    /// Notes that provisioning changed a team (its members) now.
+    pub async fn touch_scim_group(&self, tx: &mut Tx, team_id: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE teams SET scim_updated_at = $2 WHERE id = $1")
+            .bind(team_id)
+            .bind(super::now_micros())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Sets the identity provider's id and name of a team.
     pub async fn set_team_scim_attributes(
         &self,
@@ -679,12 +697,15 @@ impl Store {
         external_id: Option<&str>,
         display_name: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE teams SET external_id = $2, scim_display_name = $3 WHERE id = $1")
-            .bind(team_id)
-            .bind(external_id)
-            .bind(display_name)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE teams SET external_id = $2, scim_display_name = $3, scim_updated_at = $4 WHERE id = $1",
+        )
+        .bind(team_id)
+        .bind(external_id)
+        .bind(display_name)
+        .bind(super::now_micros())
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 

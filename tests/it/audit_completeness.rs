@@ -1112,6 +1112,37 @@ async fn records_every_change_and_nothing_else(backend: Backend) {
     )
     .await;
 
+    // Searches are reads sent as POST (RFC 7644 §3.4.3); across resource types, 501.
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 5});
+    for (op, path, status) in [
+        (
+            "POST /v2/scim/2.0/Users/.search",
+            "/v2/scim/2.0/Users/.search",
+            S::OK,
+        ),
+        (
+            "POST /v2/scim/2.0/Groups/.search",
+            "/v2/scim/2.0/Groups/.search",
+            S::OK,
+        ),
+        (
+            "POST /v2/scim/2.0/.search",
+            "/v2/scim/2.0/.search",
+            S::NOT_IMPLEMENTED,
+        ),
+    ] {
+        s.hub(
+            op,
+            M::POST,
+            path,
+            Some(&scim_token),
+            Some(search.clone()),
+            status,
+            &[],
+        )
+        .await;
+    }
+
     // ---- Every documented read, and the registry's, records nothing -----------------------
     let (doc_writes, doc_reads) = documented_operations(&server).await;
     let values = [

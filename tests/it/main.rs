@@ -24,6 +24,7 @@ mod repo_permissions;
 mod repositories;
 mod s3;
 mod scim;
+mod scim_compliance;
 mod skopeo;
 mod spec_contract;
 mod store;

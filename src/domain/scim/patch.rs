@@ -116,9 +116,14 @@ struct Location {
     key: String,
     multi_valued: bool,
     complex: bool,
+    /// Required: it may be replaced, never removed.
+    required: bool,
 }
 
-fn locate(resource: &ResourceType, attr: &AttrPath) -> Result<Location> {
+/// `None`: an operation on the user's `displayName`, which is ignored: it is the username,
+/// set once, and identity providers send their display name in every update (RFC 7644
+/// wants an error for a read-only attribute; Wharf keeps those updates working instead).
+fn locate(resource: &ResourceType, attr: &AttrPath) -> Result<Option<Location>> {
     let unknown = || invalid_path(format!("{attr}: no such attribute of a {}", resource.name));
     if let Some((urn, _)) = resource.extension {
         if attr.schema_is(urn) {
@@ -126,12 +131,16 @@ fn locate(resource: &ResourceType, attr: &AttrPath) -> Result<Location> {
             if attr.sub_attr.is_some() {
                 return Err(unknown());
             }
-            return Ok(Location {
+            if found.is_read_only() {
+                return Err(read_only(found.name));
+            }
+            return Ok(Some(Location {
                 extension: true,
                 key: found.name.into(),
                 multi_valued: false,
                 complex: false,
-            });
+                required: false,
+            }));
         }
     }
     if let Some(urn) = &attr.schema {
@@ -140,23 +149,28 @@ fn locate(resource: &ResourceType, attr: &AttrPath) -> Result<Location> {
         }
     }
     let found = resource.attribute(&attr.attr).ok_or_else(unknown)?;
-    if matches!(found.name, "id" | "meta" | "groups") {
-        return Err(Error::scim(
-            ScimErrorKind::Mutability,
-            format!("{}: read-only", found.name),
-        ));
+    if found.is_read_only() {
+        if resource.name == "User" && found.name == "displayName" {
+            return Ok(None);
+        }
+        return Err(read_only(found.name));
     }
     if let Some(sub) = &attr.sub_attr {
         if found.sub(sub).is_none() {
             return Err(unknown());
         }
     }
-    Ok(Location {
+    Ok(Some(Location {
         extension: false,
         key: found.name.into(),
         multi_valued: found.is_multi_valued(),
         complex: !found.sub_attributes.is_empty(),
-    })
+        required: found.is_required() && attr.sub_attr.is_none(),
+    }))
+}
+
+fn read_only(name: &str) -> Error {
+    Error::scim(ScimErrorKind::Mutability, format!("{name}: read-only"))
 }
 
 /// Applies `operations` to `doc`, a rendering of a resource of type `resource`.
@@ -217,7 +231,15 @@ fn apply_at(
     path: &PatchPath,
     value: Option<&Value>,
 ) -> Result<()> {
-    let location = locate(resource, &path.attr)?;
+    let Some(location) = locate(resource, &path.attr)? else {
+        return Ok(());
+    };
+    if kind == OpKind::Remove && location.required && path.value_filter.is_none() {
+        return Err(Error::scim(
+            ScimErrorKind::Mutability,
+            format!("{}: required; it can be replaced, not removed", location.key),
+        ));
+    }
     let holder: &mut Map<String, Value> = if location.extension {
         let entry = doc
             .entry(DOCKER_USER_SCHEMA.to_string())
@@ -279,6 +301,15 @@ fn apply_at(
                         None => Vec::new(),
                     };
                     let items = array_at(holder, key);
+                    // A new primary value takes the flag from the others (RFC 7644 §3.5.2.1).
+                    if new_values
+                        .iter()
+                        .any(|v| v.get("primary") == Some(&Value::Bool(true)))
+                    {
+                        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                            item.insert("primary".into(), Value::Bool(false));
+                        }
+                    }
                     for new in new_values {
                         if !items.contains(&new) {
                             items.push(new);

@@ -83,13 +83,6 @@ fn team_name_of(org: &OrgRow, display_name: &str) -> Result<String> {
     Ok(name.to_string())
 }
 
-fn parse_stored_role(role: &str) -> Role {
-    Role::ALL
-        .into_iter()
-        .find(|r| r.as_str() == role)
-        .unwrap_or(Role::Member)
-}
-
 impl App {
     // ---- The token -------------------------------------------------------------------
 
@@ -182,19 +175,22 @@ impl App {
     /// that has the email.
     pub async fn scim_create_user(&self, org: &OrgRow, base: &str, body: &Value) -> Result<Value> {
         let input = UserInput::parse(body, true, &org.name)?;
+        let email = input
+            .email
+            .clone()
+            .ok_or_else(|| invalid_value("emails: required when userName is not an email address"))?;
         let actor = scim_actor();
         let now = now_micros();
         let mut tx = self.store.begin().await?;
         self.store.lock_org(&mut tx, &org.id).await?;
-        let (user_id, username) = match self.store.user_by_email(&input.email).await? {
+        let (user_id, username) = match self.store.user_by_email(&email).await? {
             Some(user) => (user.id, user.username),
-            None => self.provision_account(&mut tx, &actor, &input, now).await?,
+            None => {
+                self.provision_account(&mut tx, &actor, &input, &email, now)
+                    .await?
+            }
         };
         let current = self.store.direct_role(&mut tx, &org.id, &user_id).await?;
-        let role = input
-            .role
-            .or(current.as_deref().map(parse_stored_role))
-            .unwrap_or(Role::Member);
         let row = ScimUserRow {
             org_id: org.id.clone(),
             user_id,
@@ -203,9 +199,10 @@ impl App {
             external_id: input.external_id.clone(),
             given_name: input.given_name.clone(),
             family_name: input.family_name.clone(),
-            email: input.email.clone(),
+            emails: serde_json::to_string(&input.emails).map_err(Error::internal)?,
+            email: Some(email),
             active: input.active,
-            role: role.as_str().into(),
+            role: input.role.map(|r| r.as_str().to_string()),
             team: input.team.clone(),
             created_at: now,
             updated_at: now,
@@ -233,13 +230,14 @@ impl App {
         tx: &mut Tx,
         actor: &Actor,
         input: &UserInput,
+        email: &str,
         now: i64,
     ) -> Result<(String, String)> {
         let mut candidates: Vec<String> = Vec::new();
         if let Some(wanted) = &input.display_name {
             candidates.push(wanted.to_ascii_lowercase());
         }
-        let local = input.email.split('@').next().unwrap_or_default();
+        let local = email.split('@').next().unwrap_or_default();
         let mut stem: String = local
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -261,7 +259,7 @@ impl App {
             let new_user = NewUser {
                 id: &id,
                 username: &username,
-                email: &input.email,
+                email,
                 password_hash: NO_PASSWORD,
                 created_at: now,
             };
@@ -273,7 +271,8 @@ impl App {
         Err(uniqueness("no free username could be made for this user"))
     }
 
-    /// Makes a provisioned user a member with their role (and team).
+    /// Makes a provisioned user a member with their role (and team). Without a
+    /// `dockerRole`, a member keeps the role they have and a newcomer is a member.
     async fn join_org(
         &self,
         tx: &mut Tx,
@@ -282,25 +281,25 @@ impl App {
         row: &ScimUserRow,
         current: Option<&str>,
     ) -> Result<()> {
+        let role = row.role.as_deref().or(current).unwrap_or(Role::Member.as_str());
         match current {
             None => {
                 self.store
-                    .insert_member(tx, &org.id, &row.user_id, &row.role, now_micros())
+                    .insert_member(tx, &org.id, &row.user_id, role, now_micros())
                     .await?;
-                let event = Event::new(audit::ORG_MEMBER_ADD, &org.name, &row.username)
-                    .with("role", row.role.as_str());
+                let event = Event::new(audit::ORG_MEMBER_ADD, &org.name, &row.username).with("role", role);
                 audit::record(&self.store, tx, actor, event).await?;
             }
-            Some(old) if old != row.role => {
+            Some(old) if old != role => {
                 if old == Role::Owner.as_str() && self.store.count_owners(tx, &org.id).await? <= 1 {
                     return Err(last_owner());
                 }
                 self.store
-                    .set_member_role(tx, &org.id, &row.user_id, &row.role)
+                    .set_member_role(tx, &org.id, &row.user_id, role)
                     .await?;
                 let event = Event::new(audit::ORG_MEMBER_ROLE_CHANGE, &org.name, &row.username)
                     .with("old_role", old)
-                    .with("role", row.role.as_str());
+                    .with("role", role);
                 audit::record(&self.store, tx, actor, event).await?;
             }
             Some(_) => {}
@@ -337,6 +336,26 @@ impl App {
             .ok_or_else(|| Error::internal("a team just created is missing"))
     }
 
+    /// Takes a provisioned user out of the team `team` (their `dockerTeam` before).
+    async fn leave_team(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        org: &OrgRow,
+        row: &ScimUserRow,
+        team: &str,
+    ) -> Result<()> {
+        let Some(team_id) = self.store.team_id_in(tx, &org.id, team).await? else {
+            return Ok(());
+        };
+        if self.store.remove_team_member(tx, team_id, &row.user_id).await? {
+            let event =
+                Event::new(audit::ORG_TEAM_MEMBER_REMOVE, &org.name, &row.username).with("team", team);
+            audit::record(&self.store, tx, actor, event).await?;
+        }
+        Ok(())
+    }
+
     /// Removes a provisioned user from the organization (and its teams).
     async fn leave_org(&self, tx: &mut Tx, actor: &Actor, org: &OrgRow, row: &ScimUserRow) -> Result<()> {
         let Some(role) = self.store.direct_role(tx, &org.id, &row.user_id).await? else {
@@ -353,7 +372,9 @@ impl App {
     /// `PUT /Users/{id}`: replaces the user's attributes; without `active`, deactivates.
     pub async fn scim_replace_user(&self, org: &OrgRow, base: &str, id: &str, body: &Value) -> Result<Value> {
         let input = UserInput::parse(body, false, &org.name)?;
-        self.change_user(org, id, |_| Ok(input)).await?;
+        // A replacement without Docker's extension keeps the role and team: identity
+        // providers that do not manage them send none.
+        self.change_user(org, id, false, |_| Ok(input)).await?;
         self.render_one_user(org, base, id).await
     }
 
@@ -361,7 +382,8 @@ impl App {
     pub async fn scim_patch_user(&self, org: &OrgRow, base: &str, id: &str, body: &Value) -> Result<Value> {
         let operations = patch::parse_request(body)?;
         let current = self.render_one_user(org, base, id).await?;
-        self.change_user(org, id, |_| {
+        // The document holds every attribute: one missing was removed.
+        self.change_user(org, id, true, |_| {
             let Value::Object(mut doc) = current else {
                 return Err(Error::internal("a rendered user is not an object"));
             };
@@ -374,10 +396,13 @@ impl App {
 
     /// Applies the attributes `change` makes of the user's current ones, in one
     /// transaction: the row, the membership and role, the team, and their events.
+    /// `absent_resets`: a role or team missing from the new attributes is unset (no team;
+    /// the member keeps their current role), rather than kept as the identity provider's.
     async fn change_user(
         &self,
         org: &OrgRow,
         id: &str,
+        absent_resets: bool,
         change: impl FnOnce(&ScimUserRow) -> Result<UserInput>,
     ) -> Result<()> {
         let actor = scim_actor();
@@ -394,10 +419,19 @@ impl App {
             external_id: input.external_id,
             given_name: input.given_name,
             family_name: input.family_name,
+            emails: serde_json::to_string(&input.emails).map_err(Error::internal)?,
             email: input.email,
             active: input.active,
-            role: input.role.map_or(before.role.clone(), |r| r.as_str().to_string()),
-            team: input.team.or(before.team.clone()),
+            role: match (input.role, absent_resets) {
+                (Some(role), _) => Some(role.as_str().to_string()),
+                (None, true) => None,
+                (None, false) => before.role.clone(),
+            },
+            team: if absent_resets {
+                input.team
+            } else {
+                input.team.or(before.team.clone())
+            },
             updated_at: now_micros(),
             ..before.clone()
         };
@@ -406,7 +440,7 @@ impl App {
             ("externalId", before.external_id != after.external_id),
             ("name.givenName", before.given_name != after.given_name),
             ("name.familyName", before.family_name != after.family_name),
-            ("emails", before.email != after.email),
+            ("emails", before.emails != after.emails),
         ]
         .into_iter()
         .filter_map(|(name, differs)| differs.then_some(name))
@@ -420,6 +454,9 @@ impl App {
             self.store.update_scim_user(&mut tx, &after).await,
             "a user with this userName is already provisioned",
         )?;
+        if let (Some(old), true) = (&before.team, before.team != after.team) {
+            self.leave_team(&mut tx, &actor, org, &after, old).await?;
+        }
         if after.active {
             let current = self.store.direct_role(&mut tx, &org.id, &after.user_id).await?;
             self.join_org(&mut tx, &actor, org, &after, current.as_deref())
@@ -565,6 +602,9 @@ impl App {
                 let event = Event::new(audit::ORG_TEAM_MEMBER_ADD, &org.name, &username).with("team", team);
                 audit::record(&self.store, tx, actor, event).await?;
             }
+        }
+        if wanted.iter().any(|id| !current.contains(id)) || current.iter().any(|id| !wanted.contains(id)) {
+            self.store.touch_scim_group(tx, team_id).await?;
         }
         for user_id in current.iter().filter(|id| !wanted.contains(id)) {
             let username = self.username_of(user_id).await?;

@@ -76,7 +76,11 @@ pub struct UserInput {
     pub external_id: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
-    pub email: String,
+    /// `emails`, each checked, as sent.
+    pub emails: Vec<Value>,
+    /// The address filters match and a new account gets: the primary one, else the first,
+    /// else the `userName` when it is an address.
+    pub email: Option<String>,
     pub active: bool,
     /// `dockerRole`, when given.
     pub role: Option<Role>,
@@ -113,17 +117,13 @@ impl UserInput {
             Some(Value::Object(name)) => (text(name, "givenName")?, text(name, "familyName")?),
             Some(other) => return Err(invalid(format!("name: expected an object, got {other}"))),
         };
-        let email = match member(doc, "emails") {
-            None => None,
-            Some(Value::Array(emails)) => chosen_email(emails)?,
+        let emails = match member(doc, "emails") {
+            None => Vec::new(),
+            Some(Value::Array(emails)) => checked_emails(emails)?,
             Some(other) => return Err(invalid(format!("emails: expected a list, got {other}"))),
         };
-        // On Docker Hub the userName is the email; any other userName needs `emails`.
-        let email = match email {
-            Some(email) => email,
-            None => normalize_email(&user_name)
-                .map_err(|_| invalid("emails: required when userName is not an email address"))?,
-        };
+        // On Docker Hub the userName is the email.
+        let email = chosen_email(&emails).or_else(|| normalize_email(&user_name).ok());
         let active = match member(doc, "active") {
             None => default_active,
             Some(value) => boolean("active", value)?,
@@ -156,6 +156,7 @@ impl UserInput {
             external_id: text(doc, "externalId")?,
             given_name,
             family_name,
+            emails,
             email,
             active,
             role,
@@ -173,40 +174,51 @@ pub fn parse_role(text: &str) -> Result<Role> {
         .ok_or_else(|| invalid(format!("dockerRole: {text:?} is not member, editor or owner")))
 }
 
-/// The primary email, else the work one, else the first; normalized.
-fn chosen_email(emails: &[Value]) -> Result<Option<String>> {
-    let mut candidates: Vec<&Map<String, Value>> = Vec::new();
+/// Each email of `emails`: an object with an address as `value` and, if given, a string
+/// `type` and `display` and a boolean `primary` (at most one). Kept as sent, with `primary`
+/// as a boolean.
+fn checked_emails(emails: &[Value]) -> Result<Vec<Value>> {
+    let mut checked = Vec::with_capacity(emails.len());
+    let mut primaries = 0;
     for email in emails {
-        match email {
-            Value::Object(object) => candidates.push(object),
-            other => return Err(invalid(format!("emails: expected objects, got {other}"))),
+        let Value::Object(object) = email else {
+            return Err(invalid(format!("emails: expected objects, got {email}")));
+        };
+        let value = text(object, "value")?.ok_or_else(|| invalid("emails: each needs a value"))?;
+        normalize_email(&value).map_err(|_| invalid(format!("emails: {value:?} is not an email address")))?;
+        let mut kept = Map::new();
+        kept.insert("value".into(), json!(value));
+        for key in ["type", "display"] {
+            if let Some(text) = text(object, key)? {
+                kept.insert(key.into(), json!(text));
+            }
         }
+        if let Some(primary) = member(object, "primary") {
+            let primary = boolean("emails.primary", primary)?;
+            primaries += usize::from(primary);
+            kept.insert("primary".into(), json!(primary));
+        }
+        checked.push(Value::Object(kept));
     }
-    let is_primary =
-        |e: &Map<String, Value>| member(e, "primary").is_some_and(|p| boolean("primary", p).unwrap_or(false));
-    let is_work = |e: &Map<String, Value>| {
-        member(e, "type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("work"))
-    };
-    let chosen = candidates
+    if primaries > 1 {
+        return Err(invalid("emails: at most one may be primary"));
+    }
+    Ok(checked)
+}
+
+/// The primary email of checked `emails`, else the first; normalized.
+fn chosen_email(emails: &[Value]) -> Option<String> {
+    emails
         .iter()
-        .find(|e| is_primary(e))
-        .or_else(|| candidates.iter().find(|e| is_work(e)))
-        .or_else(|| candidates.first());
-    let Some(chosen) = chosen else {
-        return Ok(None);
-    };
-    match text(chosen, "value")? {
-        Some(value) => normalize_email(&value)
-            .map(Some)
-            .map_err(|_| invalid(format!("emails: {value:?} is not an email address"))),
-        None => Err(invalid("emails: an email needs a value")),
-    }
+        .find(|e| e["primary"] == json!(true))
+        .or_else(|| emails.first())
+        .and_then(|e| e["value"].as_str())
+        .and_then(|value| normalize_email(value).ok())
 }
 
 /// A provisioned user as a SCIM resource.
 pub fn render_user(base: &str, org_name: &str, row: &ScimUserRow, groups: &[&ScimMembership]) -> Value {
+    let emails: Vec<Value> = serde_json::from_str(&row.emails).unwrap_or_default();
     let mut name = Map::new();
     if let Some(given) = &row.given_name {
         name.insert("givenName".into(), json!(given));
@@ -221,7 +233,10 @@ pub fn render_user(base: &str, org_name: &str, row: &ScimUserRow, groups: &[&Sci
     if !formatted.is_empty() {
         name.insert("formatted".into(), json!(formatted.join(" ")));
     }
-    let mut extension = json!({"dockerRole": row.role, "dockerOrg": org_name});
+    let mut extension = json!({"dockerOrg": org_name});
+    if let Some(role) = &row.role {
+        extension["dockerRole"] = json!(role);
+    }
     if let Some(team) = &row.team {
         extension["dockerTeam"] = json!(team);
     }
@@ -230,10 +245,8 @@ pub fn render_user(base: &str, org_name: &str, row: &ScimUserRow, groups: &[&Sci
         "schemas": [USER_SCHEMA, DOCKER_USER_SCHEMA],
         "id": row.user_id,
         "userName": row.user_name,
-        "name": name,
         "displayName": row.username,
         "active": row.active,
-        "emails": [{"value": row.email, "display": row.email, "type": "work", "primary": true}],
         "groups": groups.iter().map(|g| json!({
             "value": g.team_uuid,
             "display": g.team_name,
@@ -247,6 +260,13 @@ pub fn render_user(base: &str, org_name: &str, row: &ScimUserRow, groups: &[&Sci
             "location": location,
         },
     });
+    // Unassigned attributes are left out (RFC 7643 §2.5).
+    if !name.is_empty() {
+        doc["name"] = Value::Object(name);
+    }
+    if !emails.is_empty() {
+        doc["emails"] = Value::Array(emails);
+    }
     if let Some(external_id) = &row.external_id {
         doc["externalId"] = json!(external_id);
     }
@@ -311,7 +331,7 @@ pub fn render_group(base: &str, row: &ScimGroupRow, members: &[&ScimMembership])
         "meta": {
             "resourceType": "Group",
             "created": format_micros(row.created_at),
-            "lastModified": format_micros(row.created_at),
+            "lastModified": format_micros(row.updated_at),
             "location": format!("{base}/Groups/{}", row.uuid),
         },
     });

@@ -32,6 +32,8 @@ pub struct Attribute {
     returned: &'static str,
     uniqueness: &'static str,
     description: &'static str,
+    canonical_values: &'static [&'static str],
+    reference_types: &'static [&'static str],
     pub sub_attributes: &'static [Attribute],
 }
 
@@ -46,6 +48,8 @@ const fn attribute(name: &'static str, kind: &'static str, description: &'static
         returned: "default",
         uniqueness: "none",
         description,
+        canonical_values: &[],
+        reference_types: &[],
         sub_attributes: &[],
     }
 }
@@ -75,6 +79,18 @@ impl Attribute {
         self.uniqueness = "server";
         self
     }
+    const fn immutable(mut self) -> Self {
+        self.mutability = "immutable";
+        self
+    }
+    const fn canonical(mut self, values: &'static [&'static str]) -> Self {
+        self.canonical_values = values;
+        self
+    }
+    const fn references(mut self, types: &'static [&'static str]) -> Self {
+        self.reference_types = types;
+        self
+    }
     const fn with(mut self, sub: &'static [Attribute]) -> Self {
         self.sub_attributes = sub;
         self
@@ -82,6 +98,15 @@ impl Attribute {
 
     pub fn is_multi_valued(&self) -> bool {
         self.multi_valued
+    }
+
+    pub fn is_required(&self) -> bool {
+        self.required
+    }
+
+    /// Whether requests may not change it (read-only or immutable).
+    pub fn is_read_only(&self) -> bool {
+        self.mutability != "readWrite"
     }
 
     /// The sub-attribute named `name`, ignoring case.
@@ -103,6 +128,12 @@ impl Attribute {
             "returned": self.returned,
             "uniqueness": self.uniqueness,
         });
+        if !self.canonical_values.is_empty() {
+            doc["canonicalValues"] = json!(self.canonical_values);
+        }
+        if !self.reference_types.is_empty() {
+            doc["referenceTypes"] = json!(self.reference_types);
+        }
         if !self.sub_attributes.is_empty() {
             doc["subAttributes"] = self.sub_attributes.iter().map(Attribute::document).collect();
         }
@@ -135,17 +166,31 @@ pub const COMMON: &[Attribute] = &[
 
 const EMAIL: &[Attribute] = &[
     attribute("value", "string", "The email address"),
-    attribute("type", "string", "Always \"work\""),
-    attribute("primary", "boolean", "Always true: the one address"),
-    attribute("display", "string", "The email address, for display").read_only(),
+    attribute("type", "string", "The kind of address").canonical(&["work", "home", "other"]),
+    attribute("primary", "boolean", "The address filters and new accounts use"),
+    attribute("display", "string", "The email address, for display"),
 ];
 
 const MEMBER_REF: &[Attribute] = &[
-    attribute("value", "string", "The id of the member").exact(),
+    attribute("value", "string", "The id of the member")
+        .exact()
+        .immutable(),
     attribute("display", "string", "The member's name").read_only(),
     // RFC 7643 types this "reference"; Docker Hub's spec allows only string, boolean and
     // complex attribute types, and a reference is a URI string, so it says "string".
-    attribute("$ref", "string", "The URI of the member").read_only(),
+    attribute("$ref", "string", "The URI of the member")
+        .read_only()
+        .references(&["User", "Group"]),
+];
+
+const GROUP_REF: &[Attribute] = &[
+    attribute("value", "string", "The id of the team")
+        .exact()
+        .read_only(),
+    attribute("display", "string", "The team's name").read_only(),
+    attribute("$ref", "string", "The URI of the group")
+        .read_only()
+        .references(&["Group"]),
 ];
 
 pub const USER_ATTRIBUTES: &[Attribute] = &[
@@ -161,23 +206,21 @@ pub const USER_ATTRIBUTES: &[Attribute] = &[
         attribute("familyName", "string", "Family name"),
         attribute("formatted", "string", "Full name, for display").read_only(),
     ]),
-    attribute(
-        "displayName",
-        "string",
-        "The Docker ID (username); chosen at creation, then read-only",
-    ),
+    // The username: a POST may suggest it for a new account; it is never changed after.
+    attribute("displayName", "string", "The Docker ID (username)").read_only(),
     attribute(
         "active",
         "boolean",
         "Whether the user is a member of the organization",
-    ),
-    attribute("emails", "complex", "The user's work email")
+    )
+    .required(),
+    attribute("emails", "complex", "The user's email addresses")
         .multi()
         .with(EMAIL),
     attribute("groups", "complex", "The teams the user is in")
         .multi()
         .read_only()
-        .with(MEMBER_REF),
+        .with(GROUP_REF),
 ];
 
 pub const DOCKER_USER_ATTRIBUTES: &[Attribute] = &[
@@ -185,7 +228,8 @@ pub const DOCKER_USER_ATTRIBUTES: &[Attribute] = &[
         "dockerRole",
         "string",
         "Role in the organization: member, editor or owner (default member)",
-    ),
+    )
+    .canonical(&["member", "editor", "owner"]),
     attribute("dockerOrg", "string", "The organization; only the token's own").read_only(),
     attribute(
         "dockerTeam",
@@ -266,8 +310,9 @@ impl ResourceType {
 /// `GET /ServiceProviderConfig`: only what works is advertised.
 pub fn service_provider_config(base: &str) -> Value {
     json!({
+        // No `documentationUri`: the spec's example has "", but RFC 7643 makes it an
+        // optional URL, and an empty one breaks strict clients.
         "schemas": [SERVICE_PROVIDER_CONFIG],
-        "documentationUri": "",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},

@@ -18,7 +18,7 @@ use axum::Router;
 use crate::app::App;
 use crate::domain::registry::RepoName;
 use crate::domain::{Error, RegistryCode};
-use crate::http::error::{ApiError, Hub, Oci};
+use crate::http::error::{ApiError, Oci};
 use auth::RegistryCaller;
 
 /// The registry's routes: the base check, the catch-all, and the token endpoint.
@@ -80,7 +80,7 @@ fn parse(path: &str) -> Option<(String, Endpoint)> {
 async fn dispatch(State(app): State<App>, Path(path): Path<String>, request: Request<Body>) -> Response {
     // A path that is no registry endpoint is an unknown route, reported like the Hub API's.
     let Some((name, endpoint)) = parse(&path) else {
-        return ApiError::<Hub>::new(Error::not_found("not found")).into_response();
+        return crate::http::unknown_route(&format!("/v2/{path}"), Error::not_found("not found"));
     };
     let name = match RepoName::parse(&name) {
         Ok(name) => name,
