@@ -25,7 +25,9 @@
 # alice) with `wharf admin`, then inserts EVENTS rows for the account `acme` straight into
 # audit_events: event i (0 = newest) has the action number i mod 8 of repo.tag.push,
 # repo.create, repo.update, repo.delete, repo.tag.delete, org.team.create, org.member.add,
-# org.member.remove; the name acme/repo(i mod 50); the actor bench-user(i mod 10); data
+# org.member.remove; the name acme/repo(i mod 50); the actor bench-user(i mod 10) — except
+# one event in 4,000 (i mod 4000 = 5), the rare one: action org.settings.update, actor
+# bench-rare; data
 # {"tag":"v1","digest":"sha256:…"}; and created_at i steps older than the start of the run,
 # the events spread evenly over 100 days. Then it starts Wharf, logs alice in
 # (POST /v2/users/login, Bearer token), checks each query once with curl (status 200, 25
@@ -34,6 +36,8 @@
 #   action  GET /v2/auditlogs/acme?action=repo.tag.push&page_size=25         (1 event in 8)
 #   actor   GET /v2/auditlogs/acme?actor=bench-user7&page_size=25            (1 event in 10)
 #   window  GET /v2/auditlogs/acme?from=…&to=…&page_size=25   (one day in the middle: 1%)
+#   rareaction  GET /v2/auditlogs/acme?action=org.settings.update&page_size=25  (1 in 4,000)
+#   rareactor   GET /v2/auditlogs/acme?actor=bench-rare&page_size=25            (1 in 4,000)
 #   deep    GET /v2/auditlogs/acme?page=400&page_size=25                     (offset 9975)
 # Before each query it waits until Wharf is idle, so that requests of the previous load run
 # still being served do not slow the next one.
@@ -146,7 +150,9 @@ BEGIN;
 WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < $EVENTS - 1),
      actions(k, a) AS (SELECT key, value FROM json_each('[${ACTIONS//\'/\"}]'))
 INSERT INTO audit_events (account, action, name, actor, credential, data, created_at)
-SELECT 'acme', actions.a, 'acme/repo' || (seq.i % 50), 'bench-user' || (seq.i % 10), NULL,
+SELECT 'acme', CASE WHEN seq.i % 4000 = 5 THEN 'org.settings.update' ELSE actions.a END,
+       'acme/repo' || (seq.i % 50),
+       CASE WHEN seq.i % 4000 = 5 THEN 'bench-rare' ELSE 'bench-user' || (seq.i % 10) END, NULL,
        '$DATA_JSON', $T0 - seq.i * $STEP
 FROM seq JOIN actions ON actions.k = seq.i % 8
 ORDER BY seq.i DESC;
@@ -158,7 +164,9 @@ EOF
 seed_postgres() {
     psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" <<EOF
 INSERT INTO audit_events (account, action, name, actor, credential, data, created_at)
-SELECT 'acme', (ARRAY[$ACTIONS])[i % 8 + 1], 'acme/repo' || (i % 50), 'bench-user' || (i % 10), NULL,
+SELECT 'acme', CASE WHEN i % 4000 = 5 THEN 'org.settings.update' ELSE (ARRAY[$ACTIONS])[i % 8 + 1] END,
+       'acme/repo' || (i % 50),
+       CASE WHEN i % 4000 = 5 THEN 'bench-rare' ELSE 'bench-user' || (i % 10) END, NULL,
        '$DATA_JSON', $T0 - i * $STEP
 FROM generate_series($EVENTS::bigint - 1, 0, -1) AS i;
 -- What autovacuum does after an insert of this size, done now so that the plans and the
@@ -176,7 +184,7 @@ count_events() { # backend
 
 # ---- measuring ------------------------------------------------------------------------------
 FAILED=0
-QUERIES=(page1 action actor window deep)
+QUERIES=(page1 action actor window deep rareaction rareactor)
 declare -A R # results, keyed "backend.query" and "backend.query_p99"
 
 to_ms() { awk -v v="$1" 'BEGIN {
@@ -308,6 +316,8 @@ run() {
     measure "$backend" actor "$base?actor=bench-user7&page_size=25" actor bench-user7 "" ""
     measure "$backend" window "$base?from=$WIN_FROM&to=$WIN_TO&page_size=25" "" "" "$WIN_FROM" "$WIN_TO"
     measure "$backend" deep "$base?page=400&page_size=25" "" "" "" ""
+    measure "$backend" rareaction "$base?action=org.settings.update&page_size=25" action org.settings.update "" ""
+    measure "$backend" rareactor "$base?actor=bench-rare&page_size=25" actor bench-rare "" ""
     stop_wharf
     if [[ $KEEP == 1 ]]; then
         log "$backend: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"

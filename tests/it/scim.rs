@@ -2306,6 +2306,54 @@ async fn audit_of_provisioning_changes(backend: Backend) {
     assert_scim_events(&events, &[("org.member.remove", "newbie")]);
 }
 
+/// Oversized requests: more PATCH operations than allowed (400 `tooMany`) and a body over
+/// the limit (413), in SCIM's envelope and changing nothing; a page asked larger than
+/// `maxResults` holds at most 200; and the same list by `POST /Users/.search`.
+async fn limits_request_sizes(backend: Backend) {
+    let w = world(&backend).await;
+    let jane = provision(&w, user_body(JANE, "Jane", "Doe")).await;
+    let path = user_path(&id_of(&jane));
+    let operations: Vec<Value> = (0..101)
+        .map(|i| json!({"op": "replace", "path": "name.givenName", "value": format!("name{i}")}))
+        .collect();
+    let too_many = patch(Value::Array(operations));
+    w.refused(
+        Method::PATCH,
+        &path,
+        Some(too_many),
+        StatusCode::BAD_REQUEST,
+        &["tooMany"],
+    )
+    .await;
+    let mut huge = user_body(JANE, "Jane", "Doe");
+    huge["name"]["givenName"] = json!("x".repeat(70 * 1024));
+    w.refused(Method::PUT, &path, Some(huge), StatusCode::PAYLOAD_TOO_LARGE, &[])
+        .await;
+    assert_eq!(w.get(&path).await, jane, "refused requests changed nothing");
+
+    for i in 0..205 {
+        provision(&w, user_body(&format!("bulk{i}@example.org"), "Bulk", "User")).await;
+    }
+    let page = list(&w, "/Users", &[("count", "1000")]).await;
+    assert_eq!(page["totalResults"], 206, "{page}");
+    assert_eq!(resources(&page).len(), 200, "at most maxResults");
+    assert_eq!(page["itemsPerPage"], 200, "{page}");
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": format!("userName eq \"{JANE}\""),
+        "attributes": ["userName"],
+    });
+    let (found, _) = w
+        .send(Method::POST, "/Users/.search", Some(search), StatusCode::OK)
+        .await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(
+        resources(&found)[0],
+        json!({"schemas": jane["schemas"], "id": jane["id"], "userName": JANE}),
+        "{found}"
+    );
+}
+
 crate::both_backends!(
     token_minting_rotation_and_isolation,
     discovery_documents,
@@ -2317,4 +2365,5 @@ crate::both_backends!(
     entra_sequence,
     deprovisioning_is_immediate,
     audit_of_provisioning_changes,
+    limits_request_sizes,
 );
