@@ -618,39 +618,43 @@ impl Store {
         org_id: &str,
         user_ids: &[String],
     ) -> StoreResult<Vec<ScimMembership>> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT t.id AS team_id, t.uuid AS team_uuid, t.name AS team_name, u.id AS user_id, u.username \
-             FROM team_members tm JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id \
-             WHERE t.org_id = $1 AND tm.user_id IN ({}) ORDER BY t.name",
-            placeholders(2, user_ids.len())
+        let binds: Vec<Bind> = user_ids.iter().map(|id| Bind::Text(id.clone())).collect();
+        let condition = format!(
+            "t.org_id = $1 AND tm.user_id IN ({})",
+            placeholders(2, binds.len())
         );
-        let mut query = sqlx::query(&sql).bind(org_id);
-        for id in user_ids {
-            query = query.bind(id.as_str());
-        }
-        let rows = query.fetch_all(self.reader()).await?;
-        Ok(rows.iter().map(membership_from_row).collect::<Result<_, _>>()?)
+        self.memberships(&condition, Some(org_id), &binds, "t.name").await
     }
 
     /// The members of the teams `team_ids`.
     pub async fn scim_members_of_groups(&self, team_ids: &[i64]) -> StoreResult<Vec<ScimMembership>> {
-        if team_ids.is_empty() {
+        let binds: Vec<Bind> = team_ids.iter().map(|id| Bind::Int(*id)).collect();
+        let condition = format!("tm.team_id IN ({})", placeholders(1, binds.len()));
+        self.memberships(&condition, None, &binds, "u.username").await
+    }
+
+    /// Team memberships matching `condition`, whose placeholders are `org_id` (when given,
+    /// as `$1`) and then `binds`.
+    async fn memberships(
+        &self,
+        condition: &str,
+        org_id: Option<&str>,
+        binds: &[Bind],
+        order: &str,
+    ) -> StoreResult<Vec<ScimMembership>> {
+        if binds.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
             "SELECT t.id AS team_id, t.uuid AS team_uuid, t.name AS team_name, u.id AS user_id, u.username \
              FROM team_members tm JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id \
-             WHERE tm.team_id IN ({}) ORDER BY u.username",
-            placeholders(1, team_ids.len())
+             WHERE {condition} ORDER BY {order}"
         );
         let mut query = sqlx::query(&sql);
-        for id in team_ids {
-            query = query.bind(*id);
+        if let Some(org_id) = org_id {
+            query = query.bind(org_id);
         }
-        let rows = query.fetch_all(self.reader()).await?;
+        let rows = bind_all(query, binds).fetch_all(self.reader()).await?;
         Ok(rows.iter().map(membership_from_row).collect::<Result<_, _>>()?)
     }
 

@@ -204,6 +204,48 @@ impl AttrPath {
 }
 
 impl CompareOp {
+    /// Whether `actual`, a JSON value of a resource, compares to `expected` with this
+    /// operator: text without regard to case, booleans by `eq`/`ne`, numbers by value; a
+    /// value of another type matches only `ne`.
+    pub fn matches(self, actual: &serde_json::Value, expected: &Value) -> bool {
+        use serde_json::Value as Json;
+        let op = self;
+
+        match (actual, expected) {
+            (Json::String(a), Value::String(e)) => {
+                let (a, e) = (a.to_lowercase(), e.to_lowercase());
+                match op {
+                    CompareOp::Eq => a == e,
+                    CompareOp::Ne => a != e,
+                    CompareOp::Co => a.contains(&e),
+                    CompareOp::Sw => a.starts_with(&e),
+                    CompareOp::Ew => a.ends_with(&e),
+                    CompareOp::Gt => a > e,
+                    CompareOp::Ge => a >= e,
+                    CompareOp::Lt => a < e,
+                    CompareOp::Le => a <= e,
+                }
+            }
+            (Json::Bool(a), Value::Bool(e)) => match op {
+                CompareOp::Eq => a == e,
+                CompareOp::Ne => a != e,
+                _ => false,
+            },
+            (Json::Number(a), Value::Number(e)) => {
+                let a = a.as_f64().unwrap_or(f64::NAN);
+                match op {
+                    CompareOp::Eq => a == *e,
+                    CompareOp::Ne => a != *e,
+                    CompareOp::Gt => a > *e,
+                    CompareOp::Ge => a >= *e,
+                    CompareOp::Lt => a < *e,
+                    CompareOp::Le => a <= *e,
+                    _ => false,
+                }
+            }
+            _ => op == CompareOp::Ne,
+        }
+    }
     /// The operator as written in canonical text: `eq`, `ne`, …
     pub fn as_str(self) -> &'static str {
         match self {

@@ -494,7 +494,7 @@ fn matches(item: &Map<String, Value>, filter: &Filter) -> Result<bool> {
             let Some(actual) = sub_value(item, path)? else {
                 return Ok(*op == CompareOp::Ne);
             };
-            compare_json(actual, *op, value)
+            op.matches(actual, value)
         }
     })
 }
@@ -504,43 +504,6 @@ fn sub_value<'a>(item: &'a Map<String, Value>, path: &AttrPath) -> Result<Option
         return Err(invalid_path(format!("{path}: not a sub-attribute")));
     }
     Ok(member(item, &path.attr))
-}
-
-fn compare_json(actual: &Value, op: CompareOp, expected: &filter::Value) -> bool {
-    match (actual, expected) {
-        (Value::String(a), filter::Value::String(e)) => {
-            let (a, e) = (a.to_lowercase(), e.to_lowercase());
-            match op {
-                CompareOp::Eq => a == e,
-                CompareOp::Ne => a != e,
-                CompareOp::Co => a.contains(&e),
-                CompareOp::Sw => a.starts_with(&e),
-                CompareOp::Ew => a.ends_with(&e),
-                CompareOp::Gt => a > e,
-                CompareOp::Ge => a >= e,
-                CompareOp::Lt => a < e,
-                CompareOp::Le => a <= e,
-            }
-        }
-        (Value::Bool(a), filter::Value::Bool(e)) => match op {
-            CompareOp::Eq => a == e,
-            CompareOp::Ne => a != e,
-            _ => false,
-        },
-        (Value::Number(a), filter::Value::Number(e)) => {
-            let a = a.as_f64().unwrap_or(f64::NAN);
-            match op {
-                CompareOp::Eq => a == *e,
-                CompareOp::Ne => a != *e,
-                CompareOp::Gt => a > *e,
-                CompareOp::Ge => a >= *e,
-                CompareOp::Lt => a < *e,
-                CompareOp::Le => a <= *e,
-                _ => false,
-            }
-        }
-        _ => op == CompareOp::Ne,
-    }
 }
 
 #[cfg(test)]

@@ -284,37 +284,21 @@ fn compare(
     };
     Ok(match target_in(resource, path, org_name)? {
         Target::Constant(constant) => {
-            let matches = match (&constant, value) {
-                (Value::String(c), filter::Value::String(v)) => {
-                    let (c, v) = (c.to_lowercase(), v.to_lowercase());
-                    match op {
-                        CompareOp::Eq => c == v,
-                        CompareOp::Ne => c != v,
-                        CompareOp::Co => c.contains(&v),
-                        CompareOp::Sw => c.starts_with(&v),
-                        CompareOp::Ew => c.ends_with(&v),
-                        CompareOp::Gt => c > v,
-                        CompareOp::Ge => c >= v,
-                        CompareOp::Lt => c < v,
-                        CompareOp::Le => c <= v,
-                    }
+            match (&constant, value, op) {
+                (Value::String(_), filter::Value::String(_), _) => {}
+                (Value::Bool(_), filter::Value::Bool(_), CompareOp::Eq | CompareOp::Ne) => {}
+                (Value::Bool(_), filter::Value::Bool(_), _) => {
+                    return Err(invalid_filter(format!(
+                        "{path} {op}: booleans compare with eq or ne"
+                    )));
                 }
-                (Value::Bool(c), filter::Value::Bool(v)) => match op {
-                    CompareOp::Eq => c == v,
-                    CompareOp::Ne => c != v,
-                    _ => {
-                        return Err(invalid_filter(format!(
-                            "{path} {op}: booleans compare with eq or ne"
-                        )))
-                    }
-                },
                 _ => {
                     return Err(invalid_filter(format!(
                         "{path} {op}: the value has the wrong type"
                     )))
                 }
-            };
-            Predicate::Const(matches)
+            }
+            Predicate::Const(op.matches(&constant, value))
         }
         Target::Groups | Target::Members => {
             if op != CompareOp::Eq {
