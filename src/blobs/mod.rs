@@ -265,6 +265,13 @@ impl BlobStorage {
     }
 
     /// Whether the blob exists in storage.
+    /// Whether the storage answers: a lookup of a blob, whether or not it is there.
+    pub async fn ping(&self) -> Result<(), BlobError> {
+        self.exists(&Digest::of(digest::Algorithm::Sha256, b""))
+            .await
+            .map(|_| ())
+    }
+
     pub async fn exists(&self, digest: &Digest) -> Result<bool, BlobError> {
         match self.objects.head(&Self::blob_key(digest)).await {
             Ok(_) => Ok(true),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod hub;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
@@ -15,11 +16,10 @@ pub mod scim;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::routing::get;
-use axum::{middleware, Extension, Json, Router};
-use serde_json::json;
+use axum::{middleware, Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -27,12 +27,13 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::App;
 use crate::domain::Error;
-use error::{ApiError, Hub, HubResult};
+use error::{ApiError, Hub};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole application as an axum router, and its OpenAPI document.
 pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
+    metrics::recorder();
     let (hub, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(hub::routes())
         .merge(scim::routes())
@@ -41,10 +42,13 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .route("/v2/openapi.json", get(openapi::document))
         .route("/openapi.json", get(openapi::document_at_root))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics))
         .merge(registry::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(metrics::record_request))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             ratelimit::limit_requests,
@@ -62,22 +66,6 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     (router, doc)
-}
-
-/// Liveness and store reachability (extension).
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    tag = "wharf-extensions",
-    security(()),
-    responses(
-        (status = 200, description = "The server is up and its store answers"),
-        (status = 500, description = "The store does not answer", body = openapi::ErrorBody),
-    )
-)]
-pub async fn healthz(State(app): State<App>) -> HubResult<Json<serde_json::Value>> {
-    app.store.ping().await.map_err(Error::from)?;
-    Ok(Json(json!({"status": "ok"})))
 }
 
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {

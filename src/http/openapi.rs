@@ -71,7 +71,13 @@ pub const EXTENSION_TAG: &str = "wharf-extensions";
         title = "Wharf: Docker Hub API",
         description = "The Docker Hub API (v2) as served by Wharf. Routes tagged `wharf-extensions` are Wharf extensions beyond the official API.",
     ),
-    paths(document, document_at_root, crate::http::healthz),
+    paths(
+        document,
+        document_at_root,
+        crate::http::metrics::healthz,
+        crate::http::metrics::readyz,
+        crate::http::metrics::metrics
+    ),
     modifiers(&BearerAuth),
     components(schemas(ErrorBody)),
     tags((name = "wharf-extensions", description = "Wharf extensions: not part of the official Docker Hub API")),

@@ -249,6 +249,17 @@ pub async fn commit(tx: Tx) -> StoreResult<()> {
 
 impl Store {
     /// Checks that the database answers.
+    /// Each pool's connections: `(name, open, idle)`. PostgreSQL has one pool.
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        match self.backend {
+            Backend::Postgres => vec![("main", self.read.size(), self.read.num_idle())],
+            Backend::Sqlite => vec![
+                ("read", self.read.size(), self.read.num_idle()),
+                ("write", self.write.size(), self.write.num_idle()),
+            ],
+        }
+    }
+
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.reader()).await?;
         Ok(())

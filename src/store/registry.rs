@@ -247,6 +247,14 @@ impl Store {
         Ok(())
     }
 
+    /// How many upload sessions are open, on every instance.
+    pub async fn count_uploads(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads")
+            .fetch_one(self.reader())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     pub async fn upload(&self, id: &str) -> StoreResult<Option<UploadRow>> {
         let row = sqlx::query("SELECT id, repository_id, account_id, size, parts FROM uploads WHERE id = $1")
             .bind(id)

@@ -15,6 +15,7 @@ mod invites;
 mod lifecycle;
 mod login;
 mod members;
+mod operations;
 mod oras;
 mod org_access_tokens;
 mod org_permissions;

@@ -77,6 +77,22 @@ fn parse(path: &str) -> Option<(String, Endpoint)> {
     None
 }
 
+/// The route label of a registry request path (`/v2/…`) for metrics: the endpoint kind,
+/// without the repository name or reference.
+pub fn route_label(path: &str) -> &'static str {
+    let Some((_, endpoint)) = path.strip_prefix("/v2/").and_then(parse) else {
+        return "/v2/{*path}";
+    };
+    match endpoint {
+        Endpoint::Blob(_) => "/v2/{name}/blobs/{digest}",
+        Endpoint::Uploads => "/v2/{name}/blobs/uploads/",
+        Endpoint::Upload(_) => "/v2/{name}/blobs/uploads/{id}",
+        Endpoint::Manifest(_) => "/v2/{name}/manifests/{reference}",
+        Endpoint::Tags => "/v2/{name}/tags/list",
+        Endpoint::Referrers(_) => "/v2/{name}/referrers/{digest}",
+    }
+}
+
 async fn dispatch(State(app): State<App>, Path(path): Path<String>, request: Request<Body>) -> Response {
     // A path that is no registry endpoint is an unknown route, reported like the Hub API's.
     let Some((name, endpoint)) = parse(&path) else {
