@@ -61,6 +61,25 @@ pub enum Command {
     Serve(ServeArgs),
     /// Manage the store from the shell; safe while the server runs.
     Admin(AdminArgs),
+    /// Check the store against blob storage: every blob present with its size (and digest),
+    /// every reference resolvable, no orphan objects. Exit status 0 consistent, 1 not, 2 the
+    /// check failed. Safe while the server runs.
+    Fsck(FsckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FsckArgs {
+    /// Also read every blob and check that its bytes hash to its digest.
+    #[arg(long)]
+    pub verify_digests: bool,
+    /// Delete orphan objects (blob objects without a row) older than the grace window; the
+    /// only repair that is always safe.
+    #[arg(long)]
+    pub repair: bool,
+    /// Seconds an orphan object must be old to count: a younger one may belong to an upload
+    /// finishing right now.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub grace: u64,
 }
 
 #[derive(Debug, Args)]

@@ -5,13 +5,14 @@
 //! - [`domain`]: what Wharf does, the [`domain::policy`] module and the [`domain::audit`] helper;
 //! - [`store`]: the metadata store on SQLite or PostgreSQL;
 //! - [`blobs`]: blob storage (local filesystem or S3) with streaming digests;
-//! - [`config`], [`server`], [`admin`]: the `wharf` command.
+//! - [`config`], [`server`], [`admin`], [`fsck`]: the `wharf` command.
 
 pub mod admin;
 pub mod app;
 pub mod blobs;
 pub mod config;
 pub mod domain;
+pub mod fsck;
 pub mod http;
 pub mod ratelimit;
 pub mod server;

@@ -26,6 +26,20 @@ async fn main() -> std::process::ExitCode {
             }
             Err(e) => Err(e),
         },
+        Command::Fsck(args) => match Settings::resolve(&cli.store, None) {
+            Ok(settings) => {
+                init_logging(LogFormat::Text);
+                match wharf::fsck::run(settings, args).await {
+                    Ok(true) => return std::process::ExitCode::SUCCESS,
+                    Ok(false) => return std::process::ExitCode::from(1),
+                    Err(e) => {
+                        eprintln!("wharf: {e}");
+                        return std::process::ExitCode::from(2);
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        },
         Command::Admin(admin) => match Settings::resolve(&cli.store, None) {
             Ok(settings) => {
                 init_logging(LogFormat::Text);

@@ -9,6 +9,9 @@
 //! not grow with blob size.
 
 pub mod digest;
+mod inventory;
+
+pub use inventory::StoredBlob;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

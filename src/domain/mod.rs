@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_log;
 pub mod auth;
 pub mod error;
+pub mod fsck;
 pub mod images;
 pub mod invites;
 pub mod manifests;

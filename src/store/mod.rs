@@ -14,6 +14,7 @@
 
 mod audit;
 mod challenges;
+mod fsck;
 mod invites;
 mod keys;
 mod namespaces;
@@ -28,6 +29,7 @@ mod users;
 
 pub use audit::{AuditFilter, AuditRow};
 pub use challenges::ChallengeState;
+pub use fsck::DanglingReference;
 pub use invites::{InviteRow, NewInvite};
 pub use namespaces::NamespaceKind;
 pub use org_tokens::{NewOat, OatRow, OatUpdate};

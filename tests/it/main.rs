@@ -11,6 +11,7 @@ mod audit_completeness;
 mod auditlogs;
 mod auth_token;
 mod conventions;
+mod fsck;
 mod invites;
 mod lifecycle;
 mod login;
