@@ -46,6 +46,12 @@ pub async fn run(settings: Settings, command: AdminCommand) -> anyhow::Result<()
                 Err(e) => Err(e),
             }
         }
+        AdminCommand::Backup { file } => app
+            .store
+            .backup_into(&file)
+            .await
+            .map(|()| println!("the store is backed up to {}", file.display()))
+            .map_err(crate::domain::Error::from),
         AdminCommand::Org(OrgCommand::ScimToken { org }) => {
             app.admin_scim_token(&org).await.map(|token| println!("{token}"))
         }

@@ -165,6 +165,9 @@ pub enum AdminCommand {
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Write a consistent copy of the SQLite store to FILE (which must not exist), while the
+    /// server runs. PostgreSQL is backed up with pg_dump (README, "Backup").
+    Backup { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]

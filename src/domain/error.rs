@@ -163,6 +163,7 @@ impl From<StoreError> for Error {
         match err {
             StoreError::Conflict(what) => Error::Conflict(what),
             StoreError::NotFound => Error::NotFound("not found".into()),
+            StoreError::Unsupported(what) => Error::BadRequest(what),
             other => Error::Internal(other.to_string()),
         }
     }

@@ -65,6 +65,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database url: {0}")]
     InvalidUrl(String),
+    /// Something this store cannot do, and what to do instead.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -251,6 +254,31 @@ pub async fn commit(tx: Tx) -> StoreResult<()> {
 
 impl Store {
     /// Checks that the database answers.
+    /// Writes a consistent copy of an SQLite store to `file`, which must not exist: one
+    /// `VACUUM INTO`, a read transaction, so writers carry on meanwhile. PostgreSQL is
+    /// backed up with its own tools (pg_dump).
+    pub async fn backup_into(&self, file: &std::path::Path) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            return Err(StoreError::Unsupported(
+                "wharf admin backup copies an SQLite store; back up PostgreSQL with pg_dump".into(),
+            ));
+        }
+        if file.exists() {
+            return Err(StoreError::Unsupported(format!(
+                "{} exists; name a new file",
+                file.display()
+            )));
+        }
+        let path = file
+            .to_str()
+            .ok_or_else(|| StoreError::Unsupported("the backup path is not UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(self.reader())
+            .await?;
+        Ok(())
+    }
+
     /// Each pool's connections: `(name, open, idle)`. PostgreSQL has one pool.
     pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
         match self.backend {

@@ -103,7 +103,40 @@ async fn first_start_explains_how_to_create_a_user(backend: Backend) {
     );
 }
 
+/// `wharf admin backup FILE`: on SQLite, a consistent copy taken beside the running server
+/// (a store opened on it has the data), never over an existing file; on PostgreSQL a refusal
+/// that names pg_dump.
+async fn backs_up_the_store(backend: Backend) {
+    let server = Server::start(&backend).await;
+    server.create_user("alice").await;
+    server.create_org("acme", "alice").await;
+    let file = server.data_dir.join("backup.db");
+    let path = file.to_str().expect("a UTF-8 path");
+    let out = server.admin(&["backup", path], None).await;
+    if matches!(backend, Backend::Postgres(_)) {
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains("pg_dump"), "{}", stderr(&out));
+        return;
+    }
+    assert!(out.status.success(), "{}", stderr(&out));
+    let copy = wharf::store::Store::connect(&format!("sqlite://{path}"))
+        .await
+        .expect("open the backup");
+    let alice = copy.user_by_name("alice").await.expect("read the backup");
+    assert!(alice.is_some(), "the backup has the users");
+    assert!(
+        copy.org_by_name("acme").await.expect("read").is_some(),
+        "and the organizations"
+    );
+    copy.close().await;
+    // Never over an existing file.
+    let again = server.admin(&["backup", path], None).await;
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("exists"), "{}", stderr(&again));
+}
+
 crate::both_backends!(
+    backs_up_the_store,
     create_user_and_refuse_bad_input,
     unknown_users_are_errors,
     changes_are_audited,

@@ -242,6 +242,15 @@ impl<'a> Script<'a> {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `wharf admin ARGS`, which must fail and record nothing.
+    async fn admin_refused(&mut self, args: &[&str]) {
+        let out = self.server.admin(args, None).await;
+        let op = format!("admin {}", leaf_command(args));
+        assert!(!out.status.success(), "{op} should fail here");
+        self.recorded(&op, &[]).await;
+        self.driven.insert(op);
+    }
+
     /// A registry request for `op` (`registry METHOD Endpoint`) that must answer `status`.
     async fn registry(
         &mut self,
@@ -273,12 +282,13 @@ impl<'a> Script<'a> {
 
 /// The admin command of `args` without its arguments: `user create`, `user 2fa enable`.
 fn leaf_command(args: &[&str]) -> String {
+    let commands = admin_commands();
     let words: Vec<&str> = args.iter().take_while(|a| !a.starts_with('-')).copied().collect();
-    match words.as_slice() {
-        [group, "2fa", action, ..] => format!("{group} 2fa {action}"),
-        [group, command, ..] => format!("{group} {command}"),
-        other => panic!("not an admin command: {other:?}"),
-    }
+    (1..=words.len())
+        .rev()
+        .map(|n| words[..n].join(" "))
+        .find(|command| commands.contains(&format!("admin {command}")))
+        .unwrap_or_else(|| panic!("not an admin command: {words:?}"))
 }
 
 /// Every `wharf admin` command, as [`leaf_command`] names it.
@@ -358,6 +368,7 @@ fn totp_secret(uri: &str) -> String {
 async fn records_every_change_and_nothing_else(backend: Backend) {
     use Method as M;
     use StatusCode as S;
+    let backend_is_sqlite = matches!(backend, Backend::Sqlite);
     let server = Server::start(&backend).await;
     let mut s = Script {
         server: &server,
@@ -403,6 +414,17 @@ async fn records_every_change_and_nothing_else(backend: Backend) {
         .by(ADMIN_CLI)
         .data(&[("role", "member")]);
     s.admin(&args, None, &[member_added]).await;
+
+    // A backup (SQLite; PostgreSQL is backed up with pg_dump, and the command says so)
+    // records nothing.
+    let backup = server.data_dir.join("backup.db");
+    let backup = backup.to_str().expect("a UTF-8 path");
+    match backend_is_sqlite {
+        true => {
+            s.admin(&["backup", backup], None, &[]).await;
+        }
+        false => s.admin_refused(&["backup", backup]).await,
+    }
 
     // ---- Signing in changes nothing that is recorded ----------------------------------
     let login = |user: &str| json!({"username": user, "password": PASSWORD});
