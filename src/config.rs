@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// Days audit events are kept; 0 keeps them forever. [default: 0]
     #[arg(long, env = "WHARF_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u64>,
+    /// PEM certificate chain to serve HTTPS with (with --tls-key); reloaded on SIGHUP.
+    #[arg(long, env = "WHARF_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "WHARF_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Seconds between runs of the background clean-up (expired login challenges, audit
     /// events past the retention period). [default: 300]
     #[arg(long, env = "WHARF_HOUSEKEEPING_INTERVAL", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -241,6 +247,8 @@ pub struct FileConfig {
     pub audit_rate_limit: Option<u32>,
     pub audit_retention_days: Option<u64>,
     pub housekeeping_interval: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     pub max_manifest_size: Option<usize>,
     pub new_repository_visibility: Option<Visibility>,
 }
@@ -278,6 +286,15 @@ pub struct Settings {
     /// 0: events are kept forever.
     pub audit_retention_days: u64,
     pub housekeeping_interval_secs: u64,
+    /// Certificate chain and key files to serve HTTPS with; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Settings {
@@ -342,6 +359,16 @@ impl Settings {
                 .and_then(|s| s.audit_retention_days)
                 .or(file.audit_retention_days)
                 .unwrap_or(0),
+            tls: match (
+                serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
+                serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),
+            ) {
+                (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => {
+                    anyhow::bail!("a TLS certificate and its key go together: set both tls_cert and tls_key")
+                }
+            },
             housekeeping_interval_secs: serve
                 .and_then(|s| s.housekeeping_interval)
                 .or(file.housekeeping_interval)

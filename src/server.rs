@@ -7,8 +7,16 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
 
+use axum_server::tls_rustls::RustlsConfig;
+
 use crate::app::App;
-use crate::config::Settings;
+use crate::config::{Settings, TlsFiles};
+
+/// The application as a service that knows each connection's peer address.
+type Service = axum::extract::connect_info::IntoMakeServiceWithConnectInfo<
+    tower_http::normalize_path::NormalizePath<axum::Router>,
+    SocketAddr,
+>;
 use crate::store::Store;
 
 /// Opens the store named by `settings` (creating the data directory for SQLite).
@@ -50,9 +58,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = NormalizePathLayer::trim_trailing_slash().layer(router);
     let service =
         ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    match &app.settings.tls {
+        None => {
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?
+        }
+        Some(tls) => serve_tls(listener, tls, service).await?,
+    }
     tracing::info!("shutting down");
     if let Err(e) = app.flush_pulls().await {
         tracing::warn!(error = %e, "writing the last pull counts failed");
@@ -98,6 +111,50 @@ fn spawn_housekeeping(app: App) {
             }
         }
     });
+}
+
+/// Serves HTTPS with rustls until SIGTERM/SIGINT; SIGHUP reloads the certificate and key
+/// (a renewed certificate is used by new connections without a restart).
+async fn serve_tls(listener: TcpListener, tls: &TlsFiles, service: Service) -> anyhow::Result<()> {
+    // The same crypto provider as the S3 client's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the TLS certificate and key: {e}"))?;
+    spawn_tls_reload(config.clone(), tls.clone());
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopping.graceful_shutdown(None);
+    });
+    let listener = listener.into_std()?;
+    axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(service)
+        .await?;
+    Ok(())
+}
+
+/// Reloads the certificate and key on every SIGHUP; a failed reload keeps the old ones.
+fn spawn_tls_reload(config: RustlsConfig, tls: TlsFiles) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; the certificate will not be reloaded");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            match config.reload_from_pem_file(&tls.cert, &tls.key).await {
+                Ok(()) => tracing::info!(cert = %tls.cert.display(), "TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reloading the TLS certificate failed; the old one stays")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (config, tls);
 }
 
 async fn shutdown_signal() {

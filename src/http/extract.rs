@@ -99,11 +99,13 @@ pub fn client_ip(parts: &Parts) -> IpAddr {
 }
 
 /// The base URL for absolute links in responses: the configured public URL, or else
-/// `http://` plus the request's `Host` header (what the client used to reach us).
-pub fn public_base(parts: &Parts, configured: Option<&str>) -> String {
-    if let Some(url) = configured {
-        return url.to_string();
+/// `http://` (`https://` when serving TLS) plus the request's `Host` header (what the client
+/// used to reach us).
+pub fn public_base(parts: &Parts, settings: &crate::config::Settings) -> String {
+    if let Some(url) = &settings.public_url {
+        return url.clone();
     }
+    let scheme = if settings.tls.is_some() { "https" } else { "http" };
     let host = parts
         .headers
         .get(header::HOST)
@@ -111,7 +113,7 @@ pub fn public_base(parts: &Parts, configured: Option<&str>) -> String {
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("localhost");
-    format!("http://{host}")
+    format!("{scheme}://{host}")
 }
 
 /// The base URL for absolute links ([`public_base`]) as an extractor.
@@ -121,7 +123,7 @@ impl FromRequestParts<crate::app::App> for PublicBase {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &crate::app::App) -> Result<Self, Self::Rejection> {
-        Ok(PublicBase(public_base(parts, app.settings.public_url.as_deref())))
+        Ok(PublicBase(public_base(parts, &app.settings)))
     }
 }
 

@@ -138,7 +138,7 @@ impl FromRequestParts<App> for PageRequest {
             .get::<OriginalUri>()
             .map(|o| o.0.clone())
             .unwrap_or_else(|| parts.uri.clone());
-        let base = public_base(parts, app.settings.public_url.as_deref());
+        let base = public_base(parts, &app.settings);
         Ok(PageRequest::parse(&uri, &base)?)
     }
 }

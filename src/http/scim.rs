@@ -35,10 +35,7 @@ impl FromRequestParts<App> for ScimOrg {
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
         let token = bearer_token(parts).ok_or_else(|| Error::unauthorized("a SCIM token is required"))?;
         let org = app.scim_org(token).await?;
-        let base = format!(
-            "{}{BASE_PATH}",
-            public_base(parts, app.settings.public_url.as_deref())
-        );
+        let base = format!("{}{BASE_PATH}", public_base(parts, &app.settings));
         Ok(ScimOrg { org, base })
     }
 }

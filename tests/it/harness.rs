@@ -231,6 +231,11 @@ impl Server {
         }
     }
 
+    /// The process id of `wharf serve`, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
     /// The `--database-url`/`--data-dir` flags that point `wharf admin` at this store.
     pub fn store_args(&self) -> Vec<String> {
         let mut args = vec!["--data-dir".to_string(), self.data_dir.display().to_string()];

@@ -31,3 +31,4 @@ mod skopeo;
 mod spec_contract;
 mod store;
 mod teams;
+mod tls;

@@ -35,7 +35,7 @@ impl FromRequestParts<App> for RegistryCaller {
     type Rejection = Rejection;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let base = public_base(parts, app.settings.public_url.as_deref());
+        let base = public_base(parts, &app.settings);
         let service = service_name(&base);
         let realm = format!("{base}/token");
         let mut caller = RegistryCaller {
