@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// Days audit events are kept; 0 keeps them forever. [default: 0]
     #[arg(long, env = "WHARF_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u64>,
+    /// Reverse proxies whose `X-Forwarded-For`, `-Proto` and `-Host` headers are believed:
+    /// comma-separated addresses or CIDR ranges (e.g. `10.0.0.0/8,127.0.0.1`). [default: none]
+    #[arg(long, env = "WHARF_TRUSTED_PROXIES", value_name = "CIDRS")]
+    pub trusted_proxies: Option<String>,
     /// PEM certificate chain to serve HTTPS with (with --tls-key); reloaded on SIGHUP.
     #[arg(long, env = "WHARF_TLS_CERT", value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -247,6 +251,7 @@ pub struct FileConfig {
     pub audit_rate_limit: Option<u32>,
     pub audit_retention_days: Option<u64>,
     pub housekeeping_interval: Option<u64>,
+    pub trusted_proxies: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub max_manifest_size: Option<usize>,
@@ -288,6 +293,28 @@ pub struct Settings {
     pub housekeeping_interval_secs: u64,
     /// Certificate chain and key files to serve HTTPS with; `None`: plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// `--trusted-proxies`: addresses (a single host) and CIDR ranges, comma-separated.
+fn parse_proxies(text: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| anyhow::anyhow!("trusted proxies: {item:?} is no address or CIDR range"))
+        })
+        .collect()
+}
+
+impl Settings {
+    /// Whether `peer` is a trusted reverse proxy.
+    pub fn trusts_proxy(&self, peer: std::net::IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|net| net.contains(&peer))
+    }
 }
 
 /// The PEM files of `--tls-cert` and `--tls-key`.
@@ -359,6 +386,13 @@ impl Settings {
                 .and_then(|s| s.audit_retention_days)
                 .or(file.audit_retention_days)
                 .unwrap_or(0),
+            trusted_proxies: parse_proxies(
+                serve
+                    .and_then(|s| s.trusted_proxies.clone())
+                    .or(file.trusted_proxies)
+                    .as_deref()
+                    .unwrap_or(""),
+            )?,
             tls: match (
                 serve.and_then(|s| s.tls_cert.clone()).or(file.tls_cert),
                 serve.and_then(|s| s.tls_key.clone()).or(file.tls_key),

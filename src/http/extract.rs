@@ -70,12 +70,12 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
-impl<St: Send + Sync> FromRequestParts<St> for ClientInfo {
+impl FromRequestParts<crate::app::App> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &St) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, app: &crate::app::App) -> Result<Self, Self::Rejection> {
         Ok(ClientInfo {
-            ip: client_ip(parts),
+            ip: client_ip(parts, &app.settings),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -90,12 +90,55 @@ impl<St: Send + Sync> FromRequestParts<St> for ClientInfo {
 
 /// The peer address of the connection (unspecified when the server was not started with
 /// connection info, as in unit tests).
-pub fn client_ip(parts: &Parts) -> IpAddr {
+fn peer_ip(parts: &Parts) -> IpAddr {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// Whether the request came through a trusted reverse proxy, whose forwarding headers
+/// are then believed.
+fn via_trusted_proxy(parts: &Parts, settings: &crate::config::Settings) -> bool {
+    settings.trusts_proxy(peer_ip(parts))
+}
+
+/// The client's address: the peer's, or behind trusted proxies the nearest address in
+/// `X-Forwarded-For` that is not itself a trusted proxy (the rightmost entries are the
+/// ones the proxies added; what the client wrote to the left is not believed).
+pub fn client_ip(parts: &Parts, settings: &crate::config::Settings) -> IpAddr {
+    let peer = peer_ip(parts);
+    if !settings.trusts_proxy(peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|item| item.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !settings.trusts_proxy(**ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// A forwarding header's value, if it is plain text of URL-safe characters.
+fn forwarded_header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    let value = parts.headers.get(name)?.to_str().ok()?;
+    // A proxy chain may list several; the first is what the client asked for.
+    let first = value.split(',').next()?.trim();
+    (!first.is_empty()
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
+    .then_some(first)
 }
 
 /// The base URL for absolute links in responses: the configured public URL, or else
@@ -105,7 +148,18 @@ pub fn public_base(parts: &Parts, settings: &crate::config::Settings) -> String 
     if let Some(url) = &settings.public_url {
         return url.clone();
     }
-    let scheme = if settings.tls.is_some() { "https" } else { "http" };
+    let trusted = via_trusted_proxy(parts, settings);
+    let forwarded_proto = trusted
+        .then(|| forwarded_header(parts, "x-forwarded-proto"))
+        .flatten()
+        .filter(|p| matches!(*p, "http" | "https"));
+    let scheme = forwarded_proto.unwrap_or(if settings.tls.is_some() { "https" } else { "http" });
+    if let Some(host) = trusted
+        .then(|| forwarded_header(parts, "x-forwarded-host"))
+        .flatten()
+    {
+        return format!("{scheme}://{host}");
+    }
     let host = parts
         .headers
         .get(header::HOST)

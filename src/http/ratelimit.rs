@@ -20,7 +20,9 @@ pub async fn limit_requests(State(app): State<App>, request: Request, next: Next
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let quota = app.requests.hit(&format!("client:{}", client_ip(&parts)));
+    let quota = app
+        .requests
+        .hit(&format!("client:{}", client_ip(&parts, &app.settings)));
     let mut response = if quota.exceeded {
         ApiError::<Hub>::new(Error::RateLimited {
             retry_after_secs: quota.retry_after_secs,

@@ -21,6 +21,7 @@ mod oras;
 mod org_access_tokens;
 mod org_permissions;
 mod orgs;
+mod proxies;
 mod registry;
 mod repo_permissions;
 mod repositories;

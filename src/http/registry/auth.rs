@@ -166,7 +166,7 @@ pub struct TokenResponse {
 pub async fn token(State(app): State<App>, parts: Parts) -> Result<Json<TokenResponse>, ApiError<Oci>> {
     let session = match basic_credentials(&parts) {
         Some((identifier, secret)) => Some(
-            app.verify_credentials(&identifier, &secret, client_ip(&parts))
+            app.verify_credentials(&identifier, &secret, client_ip(&parts, &app.settings))
                 .await
                 .map_err(|_| Error::registry(RegistryCode::Unauthorized, "incorrect username or password"))?,
         ),
