@@ -124,6 +124,10 @@ pub struct ServeArgs {
     /// Days audit events are kept; 0 keeps them forever. [default: 0]
     #[arg(long, env = "WHARF_AUDIT_RETENTION_DAYS", value_name = "DAYS")]
     pub audit_retention_days: Option<u64>,
+    /// Seconds an upload session may go without a write before it ends and its parts are
+    /// deleted. [default: 86400]
+    #[arg(long, env = "WHARF_UPLOAD_EXPIRY", value_name = "SECS")]
+    pub upload_expiry: Option<u64>,
     /// Reverse proxies whose `X-Forwarded-For`, `-Proto` and `-Host` headers are believed:
     /// comma-separated addresses or CIDR ranges (e.g. `10.0.0.0/8,127.0.0.1`). [default: none]
     #[arg(long, env = "WHARF_TRUSTED_PROXIES", value_name = "CIDRS")]
@@ -252,6 +256,7 @@ pub struct FileConfig {
     pub audit_retention_days: Option<u64>,
     pub housekeeping_interval: Option<u64>,
     pub trusted_proxies: Option<String>,
+    pub upload_expiry: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub max_manifest_size: Option<usize>,
@@ -295,6 +300,8 @@ pub struct Settings {
     pub tls: Option<TlsFiles>,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Seconds without a write after which an upload session ends.
+    pub upload_expiry_secs: u64,
 }
 
 /// `--trusted-proxies`: addresses (a single host) and CIDR ranges, comma-separated.
@@ -386,6 +393,10 @@ impl Settings {
                 .and_then(|s| s.audit_retention_days)
                 .or(file.audit_retention_days)
                 .unwrap_or(0),
+            upload_expiry_secs: serve
+                .and_then(|s| s.upload_expiry)
+                .or(file.upload_expiry)
+                .unwrap_or(86_400),
             trusted_proxies: parse_proxies(
                 serve
                     .and_then(|s| s.trusted_proxies.clone())

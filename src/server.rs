@@ -94,6 +94,11 @@ fn spawn_housekeeping(app: App) {
             if let Err(e) = app.store.prune_challenges(crate::store::now_micros()).await {
                 tracing::warn!(error = %e, "pruning expired login challenges failed");
             }
+            match app.expire_uploads(app.settings.upload_expiry_secs).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(uploads = n, "idle upload sessions ended and their parts deleted"),
+                Err(e) => tracing::warn!(error = %e, "ending idle upload sessions failed"),
+            }
             let days = app.settings.audit_retention_days;
             if days > 0 {
                 let before = crate::store::now_micros().saturating_sub(

@@ -502,6 +502,32 @@ impl App {
         Ok(())
     }
 
+    /// Ends the upload sessions nobody has written to for `idle_secs`, and deletes their
+    /// parts: a client that went away leaves nothing behind. Returns how many ended.
+    pub async fn expire_uploads(&self, idle_secs: u64) -> Result<u64> {
+        let idle = i64::try_from(idle_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000);
+        let before = now_micros().saturating_sub(idle);
+        let mut ended = 0;
+        loop {
+            let stale = self.store.stale_uploads(before, 100).await?;
+            if stale.is_empty() {
+                return Ok(ended);
+            }
+            for upload in &stale {
+                // The row goes first: a part written after it is an orphan fsck reports,
+                // never a session that points at missing parts.
+                match self.cancel_upload(upload).await {
+                    Ok(()) => ended += 1,
+                    // Finished or cancelled meanwhile.
+                    Err(Error::Registry { .. }) => {}
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+    }
+
     /// Cross-repository mount: links blob `digest` of repository `from` into `target`,
     /// when the caller may pull `from`. False when it cannot (the client then uploads).
     pub async fn mount_blob(

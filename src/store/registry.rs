@@ -247,6 +247,19 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` upload sessions not written to since `before` (microseconds).
+    pub async fn stale_uploads(&self, before: i64, limit: i64) -> StoreResult<Vec<UploadRow>> {
+        let rows = sqlx::query(
+            "SELECT id, repository_id, account_id, size, parts FROM uploads \
+             WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(upload_from_row).collect::<Result<_, _>>()?)
+    }
+
     /// How many upload sessions are open, on every instance.
     pub async fn count_uploads(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads")

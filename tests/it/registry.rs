@@ -1353,7 +1353,49 @@ async fn uploads_outlive_their_token(backend: Backend) {
     fresh.assert_blob(REPO, &sha256(&data), &data).await;
 }
 
+/// An upload session nobody writes to ends after `--upload-expiry`: the background job
+/// deletes it and its parts; one still written to stays.
+async fn idle_uploads_expire(backend: Backend) {
+    let args = ["--upload-expiry", "1", "--housekeeping-interval", "1"];
+    let server = Server::start_with(&backend, &args, &[]).await;
+    server.create_user("alice").await;
+    let registry = Registry::login(&server, Some(("alice", PASSWORD)), &["alice/app"], "pull,push").await;
+    let idle = registry.start_upload("alice/app").await;
+    let res = registry.patch_upload(&idle, None, &random_bytes(1000)).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let idle = crate::oci::header(res.headers(), "location").to_string();
+    let parts_dir = server.data_dir.join("blobs/uploads");
+    assert!(
+        parts_dir
+            .read_dir()
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false),
+        "a part on disk"
+    );
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let status = registry.send(Method::GET, &idle).await.status();
+        if status == StatusCode::NOT_FOUND {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "the idle upload was not ended; log:\n{}", server.log_text());
+    registry.assert_no_upload(&idle, &sha256(b"x")).await;
+    let left: Vec<_> = std::fs::read_dir(&parts_dir)
+        .map(|d| {
+            d.flatten()
+                .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "its parts are deleted: {left:?}");
+    assert!(server.log_text().contains("idle upload sessions ended"));
+}
+
 crate::both_backends!(
+    idle_uploads_expire,
     base_check_and_token_auth,
     blob_uploads,
     blob_downloads_and_mounts,
