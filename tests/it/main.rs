@@ -12,6 +12,7 @@ mod auditlogs;
 mod auth_token;
 mod conventions;
 mod fsck;
+mod instances;
 mod invites;
 mod lifecycle;
 mod login;

@@ -1,0 +1,84 @@
+//! Several instances on one store: two `wharf serve` processes race pushes to one tag. The
+//! tag ends on one of the pushed manifests, both instances serve that one, and the audit
+//! log's newest push of the tag names it (the tag's history is the order of its moves).
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::harness::{Backend, Server, PASSWORD};
+use crate::oci::{
+    config_blob, descriptor, header, manifest, manifest_path, random_bytes, Registry, OCI_CONFIG, OCI_LAYER,
+    OCI_MANIFEST,
+};
+
+const REPO: &str = "alice/app";
+const TAG: &str = "race";
+const PUSHES: usize = 12;
+
+async fn two_instances_race_on_one_tag(backend: Backend) {
+    let first = Server::start(&backend).await;
+    let second = first.another_instance().await;
+    first.create_user("alice").await;
+    let on_first = Registry::login(&first, Some(("alice", PASSWORD)), &[REPO], "pull,push").await;
+    // A token of one instance works on the other: the signing key is in the store.
+    let on_second = Registry::with_token(&second, &on_first.token);
+
+    // Distinct images, their blobs pushed beforehand through either instance.
+    let config = config_blob();
+    on_first.push_blob(REPO, &config).await;
+    let mut images = Vec::new();
+    for i in 0..PUSHES {
+        let layer = random_bytes(256);
+        let via = if i % 2 == 0 { &on_first } else { &on_second };
+        via.push_blob(REPO, &layer).await;
+        images.push(manifest(
+            OCI_MANIFEST,
+            descriptor(OCI_CONFIG, &config),
+            &[descriptor(OCI_LAYER, &layer)],
+            json!({}),
+        ));
+    }
+
+    // All at once, alternately through each instance.
+    let pushes = images.iter().enumerate().map(|(i, bytes)| {
+        let via = if i % 2 == 0 { &on_first } else { &on_second };
+        async move {
+            let res = via.put_manifest(REPO, TAG, OCI_MANIFEST, bytes).await;
+            assert_eq!(res.status(), StatusCode::CREATED, "push {i}");
+            header(res.headers(), "docker-content-digest").to_string()
+        }
+    });
+    let digests = join_all(pushes).await;
+
+    // One winner, the same on both instances.
+    let mut served = Vec::new();
+    for via in [&on_first, &on_second] {
+        let res = via.send(reqwest::Method::HEAD, &manifest_path(REPO, TAG)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        served.push(header(res.headers(), "docker-content-digest").to_string());
+    }
+    assert_eq!(served[0], served[1], "both instances serve the same tag");
+    assert!(
+        digests.contains(&served[0]),
+        "the tag is one of the pushed manifests"
+    );
+
+    // Every move is in the log, and the newest names the winner.
+    let moves: Vec<_> = first
+        .audit_events("alice")
+        .await
+        .into_iter()
+        .filter(|e| e.action == "repo.tag.push")
+        .collect();
+    assert_eq!(moves.len(), PUSHES, "{moves:#?}");
+    let newest = crate::harness::audit_data(&moves[0]);
+    assert_eq!(newest["tag"], TAG);
+    assert_eq!(
+        newest["digest"],
+        served[0].as_str(),
+        "the last move is the tag's value"
+    );
+}
+
+crate::both_backends!(two_instances_race_on_one_tag);
