@@ -1,6 +1,7 @@
-//! Several instances on one store: two `wharf serve` processes race pushes to one tag. The
+//! Several instances on one store: two `wharf serve` processes race pushes to one tag (the
 //! tag ends on one of the pushed manifests, both instances serve that one, and the audit
-//! log's newest push of the tag names it (the tag's history is the order of its moves).
+//! log's newest push of the tag names it), and an upload moves between them, also when the
+//! instance that started it is killed.
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
@@ -8,8 +9,8 @@ use serde_json::json;
 
 use crate::harness::{Backend, Server, PASSWORD};
 use crate::oci::{
-    config_blob, descriptor, header, manifest, manifest_path, random_bytes, Registry, OCI_CONFIG, OCI_LAYER,
-    OCI_MANIFEST,
+    config_blob, descriptor, header, manifest, manifest_path, random_bytes, sha256, Registry, OCI_CONFIG,
+    OCI_LAYER, OCI_MANIFEST,
 };
 
 const REPO: &str = "alice/app";
@@ -81,4 +82,55 @@ async fn two_instances_race_on_one_tag(backend: Backend) {
     );
 }
 
-crate::both_backends!(two_instances_race_on_one_tag);
+/// A chunked upload started on one instance is continued and finished on the other; the
+/// blob is then served by both. And when the first instance dies mid-upload, the second
+/// carries on with the same session from the offset it reports.
+async fn uploads_move_between_instances(backend: Backend) {
+    let first = Server::start(&backend).await;
+    let second = first.another_instance().await;
+    first.create_user("alice").await;
+    let on_first = Registry::login(&first, Some(("alice", PASSWORD)), &[REPO], "pull,push").await;
+    let on_second = Registry::with_token(&second, &on_first.token);
+    let chunks: Vec<Vec<u8>> = (0..3).map(|_| random_bytes(64 * 1024)).collect();
+    let whole = chunks.concat();
+    let digest = sha256(&whole);
+
+    let location = on_first.start_upload(REPO).await;
+    let res = on_first.patch_upload(&location, None, &chunks[0]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+    // The other instance knows the session and its offset.
+    let res = on_second.send(reqwest::Method::GET, &location).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(res.headers(), "range"),
+        format!("0-{}", chunks[0].len() - 1)
+    );
+    let res = on_second.patch_upload(&location, None, &chunks[1]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+    let res = on_first.finish_upload(&location, &digest, &chunks[2]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    on_first.assert_blob(REPO, &digest, &whole).await;
+    on_second.assert_blob(REPO, &digest, &whole).await;
+
+    // The second instance dies with an upload under way; the first carries on with it.
+    let location = on_second.start_upload(REPO).await;
+    let res = on_second.patch_upload(&location, None, &chunks[0]).await;
+    let location = header(res.headers(), "location").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &second.pid().to_string()])
+        .status()
+        .expect("kill -9");
+    assert!(killed.success());
+    let res = on_first.send(reqwest::Method::GET, &location).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = on_first.patch_upload(&location, None, &chunks[1]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+    let res = on_first.finish_upload(&location, &digest, &chunks[2]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    on_first.assert_blob(REPO, &digest, &whole).await;
+}
+
+crate::both_backends!(two_instances_race_on_one_tag, uploads_move_between_instances);
