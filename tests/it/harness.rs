@@ -154,12 +154,18 @@ impl Server {
     /// Another instance on this server's store (as behind a load balancer, or after a
     /// restart). It leaves the store in place when dropped.
     pub async fn another_instance(&self) -> Server {
+        self.another_instance_with(&[], &[]).await
+    }
+
+    /// [`Server::another_instance`] with extra `serve` flags and environment variables (the
+    /// same storage flags as this one's, say).
+    pub async fn another_instance_with(&self, args: &[&str], env: &[(&str, &str)]) -> Server {
         let db = TestDatabase {
             url: self.db.url.clone(),
             admin_url: None,
             name: self.db.name.clone(),
         };
-        Server::launch(db, self.data_dir.clone(), false, &[], &[]).await
+        Server::launch(db, self.data_dir.clone(), false, args, env).await
     }
 
     async fn launch(

@@ -162,4 +162,61 @@ async fn registry_on_s3(backend: Backend) {
     alice.assert_no_manifest("alice/app", &manifest_digest).await;
 }
 
-crate::both_backends!(registry_on_s3);
+/// Two instances on one store and one bucket: a chunked upload (parts larger than one
+/// storage chunk) started on one instance is continued on the other and finished on the
+/// first; after the second is killed mid-upload, the first carries on with its session.
+async fn uploads_move_between_instances_on_s3(backend: Backend) {
+    let Some(s3) = S3Server::start().await else {
+        return;
+    };
+    let storage = format!(
+        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
+        s3.endpoint
+    );
+    let args = ["--storage", storage.as_str()];
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "wharf"),
+        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
+    ];
+    let first = Server::start_with(&backend, &args, &env).await;
+    let second = first.another_instance_with(&args, &env).await;
+    first.create_user("alice").await;
+    let on_first = Registry::login(&first, Some(("alice", PASSWORD)), &["alice/app"], "pull,push").await;
+    let on_second = Registry::with_token(&second, &on_first.token);
+    let chunks: Vec<Vec<u8>> = (0..3).map(|_| random_bytes(9 * 1024 * 1024 + 3)).collect();
+    let whole = chunks.concat();
+    let digest = sha256(&whole);
+
+    let mut location = on_first.start_upload("alice/app").await;
+    for (i, chunk) in chunks.iter().take(2).enumerate() {
+        let via = if i == 0 { &on_first } else { &on_second };
+        let res = via.patch_upload(&location, None, chunk).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "chunk {i}");
+        location = header(res.headers(), "location").to_string();
+    }
+    let res = on_first.finish_upload(&location, &digest, &chunks[2]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    on_second.assert_blob("alice/app", &digest, &whole).await;
+
+    let mut location = on_second.start_upload("alice/app").await;
+    let res = on_second.patch_upload(&location, None, &chunks[0]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    location = header(res.headers(), "location").to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &second.pid().to_string()])
+        .status()
+        .expect("kill -9");
+    assert!(killed.success());
+    for chunk in &chunks[1..2] {
+        let res = on_first.patch_upload(&location, None, chunk).await;
+        assert_eq!(res.status(), StatusCode::ACCEPTED);
+        location = header(res.headers(), "location").to_string();
+    }
+    let res = on_first.finish_upload(&location, &digest, &chunks[2]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    on_first.assert_blob("alice/app", &digest, &whole).await;
+    let parts = s3.keys(&format!("{PREFIX}/uploads/")).await;
+    assert!(parts.is_empty(), "no upload part is left behind: {parts:?}");
+}
+
+crate::both_backends!(registry_on_s3, uploads_move_between_instances_on_s3);
