@@ -68,4 +68,29 @@ async fn metrics_count_requests_by_route(backend: Backend) {
     registry.send(Method::DELETE, &upload).await;
 }
 
-crate::both_backends!(health_and_readiness, metrics_count_requests_by_route);
+/// When blob storage stops answering, the instance is not ready (503, naming the storage),
+/// while it is still alive.
+async fn not_ready_without_blob_storage(backend: Backend) {
+    let root = std::env::temp_dir().join(format!("wharf-blobs-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&root).expect("mkdir");
+    let storage = format!("file://{}", root.display());
+    let server = Server::start_with(&backend, &["--storage", &storage], &[]).await;
+    let (status, _) = json(server.send(Method::GET, "/readyz", None, None).await).await;
+    assert_eq!(status, StatusCode::OK);
+    // The storage's root becomes a file: every lookup in it fails.
+    std::fs::remove_dir_all(&root).expect("remove the storage");
+    std::fs::write(&root, b"not a directory").expect("put a file there");
+    let (status, body) = json(server.send(Method::GET, "/readyz", None, None).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["store"], "ok", "{body}");
+    assert!(body["blobs"].as_str().is_some_and(|e| e != "ok"), "{body}");
+    let (status, _) = json(server.send(Method::GET, "/healthz", None, None).await).await;
+    assert_eq!(status, StatusCode::OK, "still alive");
+    let _ = std::fs::remove_file(&root);
+}
+
+crate::both_backends!(
+    health_and_readiness,
+    metrics_count_requests_by_route,
+    not_ready_without_blob_storage
+);
