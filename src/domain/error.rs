@@ -39,9 +39,6 @@ pub enum Error {
     /// A registry failure with the error code the OCI Distribution spec names for it.
     #[error("{message}")]
     Registry { code: RegistryCode, message: String },
-    /// A request for something this server does not do (501).
-    #[error("{0}")]
-    NotImplemented(String),
     /// A SCIM request refused with one of the error types of RFC 7644 §3.12.
     #[error("{message}")]
     Scim { kind: ScimErrorKind, message: String },

@@ -92,8 +92,7 @@ impl Surface for Oci {
             Error::BadRequest(_)
             | Error::InvalidField { .. }
             | Error::Scim { .. }
-            | Error::MethodNotAllowed
-            | Error::NotImplemented(_) => "UNSUPPORTED",
+            | Error::MethodNotAllowed => "UNSUPPORTED",
             Error::Internal(_) => "UNKNOWN",
         };
         let message = public_message(status, error);
@@ -169,7 +168,6 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

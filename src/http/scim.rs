@@ -476,16 +476,22 @@ pub async fn search_groups(
     tags = ["scim", "wharf-extensions"],
     operation_id = "ScimSearchAll",
     security(("scimToken" = [])),
+    request_body(content = SearchRequest, content_type = "application/scim+json"),
     responses(
-        (status = 501, description = "A search across resource types is not supported: search /Users or /Groups"),
+        (status = 200, description = "Users, then groups, that match", content_type = "application/scim+json"),
+        (status = 400, description = "A malformed filter (`invalidFilter`) or request"),
         (status = 401, description = "No valid SCIM token"),
     )
 )]
-pub async fn search_all(_scim: ScimOrg) -> ScimResult<StatusCode> {
-    Err(Error::NotImplemented(
-        "a search across resource types is not supported: search /Users/.search or /Groups/.search".into(),
-    )
-    .into())
+pub async fn search_all(
+    State(app): State<App>,
+    scim: ScimOrg,
+    JsonBody(search, _): SearchBody,
+) -> ScimResult<ScimJson> {
+    let params = search.into_params()?;
+    Ok(ScimJson::ok(
+        app.scim_search_all(&scim.org, &scim.base, &params).await?,
+    ))
 }
 
 // ---- Groups -----------------------------------------------------------------------------

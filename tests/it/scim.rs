@@ -2352,6 +2352,28 @@ async fn limits_request_sizes(backend: Backend) {
         json!({"schemas": jane["schemas"], "id": jane["id"], "userName": JANE}),
         "{found}"
     );
+    // Across resource types: users, then groups; a filter on userName leaves groups out.
+    create_group(&w, group_body("devs", &[])).await;
+    let everything = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "startIndex": 206,
+        "count": 10,
+    });
+    let (page, _) = w
+        .send(Method::POST, "/.search", Some(everything), StatusCode::OK)
+        .await;
+    assert_eq!(page["totalResults"], 207, "{page}");
+    let found_here = resources(&page);
+    assert_eq!(found_here.len(), 2, "the last user, then the group: {page}");
+    assert_eq!(found_here[1]["displayName"], "devs", "{page}");
+    let only_jane = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": format!("userName eq \"{JANE}\""),
+    });
+    let (page, _) = w
+        .send(Method::POST, "/.search", Some(only_jane), StatusCode::OK)
+        .await;
+    assert_eq!(page["totalResults"], 1, "{page}");
 }
 
 crate::both_backends!(

@@ -520,6 +520,41 @@ impl App {
         docs.pop().ok_or_else(|| group_not_found(id))
     }
 
+    /// `POST /.search` (RFC 7644 §3.4.3): users, then groups, in one page. A filter, sort
+    /// or attribute that names what one resource type does not have leaves that type out;
+    /// one that fits neither is refused as for `/Users`.
+    pub async fn scim_search_all(&self, org: &OrgRow, base: &str, params: &ListParams) -> Result<Value> {
+        let users = params.resolve(Resource::User, &org.name);
+        let groups = params.resolve(Resource::Group, &org.name);
+        let (users, groups) = match (users, groups) {
+            (Err(e), Err(_)) => return Err(e),
+            (users, groups) => (users.ok(), groups.ok()),
+        };
+        let Some(first) = users.as_ref().or(groups.as_ref()) else {
+            return Err(Error::internal("no search request"));
+        };
+        let (offset, limit, start_index) = (first.query.offset, first.query.limit, first.start_index);
+        let mut docs = Vec::new();
+        let mut users_total = 0;
+        if let Some(request) = users {
+            let (rows, total) = self.store.list_scim_users(&org.id, &request.query).await?;
+            users_total = total;
+            let rendered = self.render_users(org, base, &rows).await?;
+            docs.extend(rendered.into_iter().map(|d| request.projection.apply(d)));
+        }
+        let mut groups_total = 0;
+        if let Some(mut request) = groups {
+            // The page goes on where the users end.
+            request.query.offset = (offset - users_total).max(0);
+            request.query.limit = limit - docs.len() as i64;
+            let (rows, total) = self.store.list_scim_groups(&org.id, &request.query).await?;
+            groups_total = total;
+            let rendered = self.render_groups(base, &rows).await?;
+            docs.extend(rendered.into_iter().map(|d| request.projection.apply(d)));
+        }
+        Ok(list_response(docs, users_total + groups_total, start_index))
+    }
+
     /// `GET /Groups`.
     pub async fn scim_list_groups(&self, org: &OrgRow, base: &str, params: &ListParams) -> Result<Value> {
         let request = params.resolve(Resource::Group, &org.name)?;
