@@ -55,6 +55,8 @@ pub struct StoreArgs {
     pub storage: Option<String>,
 }
 
+// Parsed once per process: the size of `serve`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (Hub API and registry on one listener).
@@ -65,6 +67,36 @@ pub enum Command {
     /// every reference resolvable, no orphan objects. Exit status 0 consistent, 1 not, 2 the
     /// check failed. Safe while the server runs.
     Fsck(FsckArgs),
+    /// Collect garbage once: untagged manifests (with --untagged delete) and blobs that no
+    /// manifest references, past the grace window. Safe while the server runs; one collector
+    /// runs at a time.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Report what would be deleted; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds a blob must have been unreferenced (and an untagged manifest old) before it
+    /// goes, so that a push in flight never loses one. [default: gc_grace from the config file, else 3600]
+    #[arg(long, value_name = "SECS")]
+    pub grace: Option<u64>,
+    /// Untagged manifests that nothing tagged reaches: `keep` them, or `delete` them.
+    /// [default: gc_untagged from the config file, else keep]
+    #[arg(long, value_name = "POLICY")]
+    pub untagged: Option<UntaggedPolicy>,
+}
+
+/// What the collector does with manifests that no tag reaches (directly, as an index's
+/// child, or as a referrer of such a manifest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UntaggedPolicy {
+    /// Keep them (Docker Hub's behaviour): pullable by digest until deleted.
+    Keep,
+    /// Delete them once older than the grace window.
+    Delete,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +174,16 @@ pub struct ServeArgs {
     /// events past the retention period). [default: 300]
     #[arg(long, env = "WHARF_HOUSEKEEPING_INTERVAL", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub housekeeping_interval: Option<u64>,
+    /// Seconds between garbage collections (as `wharf gc`); 0 never collects. With several
+    /// instances, one collects at a time. [default: 86400]
+    #[arg(long, env = "WHARF_GC_INTERVAL", value_name = "SECS")]
+    pub gc_interval: Option<u64>,
+    /// Grace window of the scheduled collection, in seconds. [default: 3600]
+    #[arg(long, env = "WHARF_GC_GRACE", value_name = "SECS")]
+    pub gc_grace: Option<u64>,
+    /// Untagged manifests in the scheduled collection: `keep` or `delete`. [default: keep]
+    #[arg(long, env = "WHARF_GC_UNTAGGED", value_name = "POLICY")]
+    pub gc_untagged: Option<UntaggedPolicy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -255,6 +297,9 @@ pub struct FileConfig {
     pub audit_rate_limit: Option<u32>,
     pub audit_retention_days: Option<u64>,
     pub housekeeping_interval: Option<u64>,
+    pub gc_interval: Option<u64>,
+    pub gc_grace: Option<u64>,
+    pub gc_untagged: Option<UntaggedPolicy>,
     pub trusted_proxies: Option<String>,
     pub upload_expiry: Option<u64>,
     pub tls_cert: Option<PathBuf>,
@@ -302,6 +347,10 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Seconds without a write after which an upload session ends.
     pub upload_expiry_secs: u64,
+    /// Seconds between scheduled garbage collections; 0: none.
+    pub gc_interval_secs: u64,
+    pub gc_grace_secs: u64,
+    pub gc_untagged: UntaggedPolicy,
 }
 
 /// `--trusted-proxies`: addresses (a single host) and CIDR ranges, comma-separated.
@@ -419,6 +468,15 @@ impl Settings {
                 .or(file.housekeeping_interval)
                 .unwrap_or(300)
                 .max(1),
+            gc_interval_secs: serve
+                .and_then(|s| s.gc_interval)
+                .or(file.gc_interval)
+                .unwrap_or(86_400),
+            gc_grace_secs: serve.and_then(|s| s.gc_grace).or(file.gc_grace).unwrap_or(3600),
+            gc_untagged: serve
+                .and_then(|s| s.gc_untagged)
+                .or(file.gc_untagged)
+                .unwrap_or(UntaggedPolicy::Keep),
             registry_token_ttl_secs: serve
                 .and_then(|s| s.registry_token_ttl)
                 .or(file.registry_token_ttl)

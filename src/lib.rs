@@ -13,6 +13,7 @@ pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod fsck;
+pub mod gc;
 pub mod http;
 pub mod ratelimit;
 pub mod server;

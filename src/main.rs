@@ -40,6 +40,13 @@ async fn main() -> std::process::ExitCode {
             }
             Err(e) => Err(e),
         },
+        Command::Gc(args) => match Settings::resolve(&cli.store, None) {
+            Ok(settings) => {
+                init_logging(LogFormat::Text);
+                wharf::gc::run(settings, args).await
+            }
+            Err(e) => Err(e),
+        },
         Command::Admin(admin) => match Settings::resolve(&cli.store, None) {
             Ok(settings) => {
                 init_logging(LogFormat::Text);

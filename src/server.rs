@@ -46,6 +46,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let app = App::new(store.clone(), settings).await?;
     spawn_housekeeping(app.clone());
+    spawn_gc(app.clone());
     let (router, _) = crate::http::router(app.clone());
     let public_url = app
         .settings
@@ -113,6 +114,30 @@ fn spawn_housekeeping(app: App) {
                     }
                     Err(e) => tracing::warn!(error = %e, "applying the audit retention period failed"),
                 }
+            }
+        }
+    });
+}
+
+/// Scheduled garbage collection, every `gc_interval_secs` from start-up (not at start-up:
+/// several instances restarting together would all try at once).
+fn spawn_gc(app: App) {
+    if app.settings.gc_interval_secs == 0 {
+        return;
+    }
+    let every = std::time::Duration::from_secs(app.settings.gc_interval_secs);
+    let options = crate::domain::gc::GcOptions {
+        grace_secs: app.settings.gc_grace_secs,
+        untagged: app.settings.gc_untagged,
+        dry_run: false,
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.gc(&options).await {
+                tracing::warn!(error = %e, "gc failed; the next run resumes it");
             }
         }
     });

@@ -33,6 +33,8 @@ const CHUNK_SIZE: usize = 8 * 1024 * 1024;
 const LOCAL_CHUNK_SIZE: usize = 1024 * 1024;
 /// Local files are read in pieces of this size.
 const READ_SIZE: usize = 256 * 1024;
+/// The largest object S3 copies server-side (CopyObject).
+const MAX_SERVER_SIDE_COPY: u64 = 5 * 1024 * 1024 * 1024;
 /// Chunks of one upload in flight at once (bounds memory per upload to about this many
 /// chunks).
 const MAX_CONCURRENT_CHUNKS: usize = 2;
@@ -91,7 +93,20 @@ impl BlobStorage {
                 let bucket = parsed
                     .host_str()
                     .ok_or_else(|| anyhow::anyhow!("storage URL {url:?} names no bucket"))?;
-                let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+                // Bounded retries: when the store is down, a request fails (503, retry later)
+                // within seconds rather than hanging for object_store's default 3 minutes.
+                let retry = object_store::RetryConfig {
+                    max_retries: 3,
+                    retry_timeout: std::time::Duration::from_secs(15),
+                    backoff: object_store::BackoffConfig::default(),
+                };
+                let mut builder = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_retry(retry)
+                    .with_client_options(
+                        object_store::ClientOptions::new()
+                            .with_connect_timeout(std::time::Duration::from_secs(5)),
+                    );
                 for (key, value) in options {
                     let key = key
                         .parse()
@@ -195,9 +210,17 @@ impl BlobStorage {
 
     /// Makes the upload's parts the blob `digest`: the one part is moved into place, several
     /// are concatenated. The blob is on durable storage when this returns.
-    pub async fn commit_upload(&self, upload_id: &str, parts: i64, digest: &Digest) -> Result<(), BlobError> {
+    pub async fn commit_upload(
+        &self,
+        upload_id: &str,
+        parts: i64,
+        size: u64,
+        digest: &Digest,
+    ) -> Result<(), BlobError> {
         let target = Self::blob_key(digest);
-        if parts == 1 {
+        // S3 renames by a server-side copy, which CopyObject limits to 5 GiB; a larger single
+        // part is streamed into place like several parts are.
+        if parts == 1 && (self.local_root.is_some() || size <= MAX_SERVER_SIDE_COPY) {
             self.objects
                 .rename(&Self::part_key(upload_id, 0), &target)
                 .await

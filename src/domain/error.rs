@@ -42,6 +42,10 @@ pub enum Error {
     /// A SCIM request refused with one of the error types of RFC 7644 §3.12.
     #[error("{message}")]
     Scim { kind: ScimErrorKind, message: String },
+    /// The database or blob storage does not answer, or a blob is briefly busy: a 503 the
+    /// caller may retry.
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure that is not the caller's fault. Logged; the caller sees a generic message.
     #[error("internal error: {0}")]
     Internal(String),
@@ -161,6 +165,9 @@ impl From<StoreError> for Error {
             StoreError::Conflict(what) => Error::Conflict(what),
             StoreError::NotFound => Error::NotFound("not found".into()),
             StoreError::Unsupported(what) => Error::BadRequest(what),
+            err if err.is_unavailable() => {
+                Error::Unavailable("the database cannot be reached; try again".into())
+            }
             other => Error::Internal(other.to_string()),
         }
     }

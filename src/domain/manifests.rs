@@ -253,6 +253,21 @@ impl App {
             Reference::Digest(_) => extra_tags.to_vec(),
         };
         let mut tx = self.store.begin().await?;
+        // Touch and lock what the manifest references, inside the transaction that adds the
+        // references: the collector either sees them or has already taken the row, and then
+        // the push fails here rather than leave a reference to nothing.
+        let mut gone = self.store.touch_blobs(&mut tx, &parsed.blobs, now).await?;
+        gone.extend(
+            self.store
+                .lock_manifests(&mut tx, &repo.id, &parsed.manifests)
+                .await?,
+        );
+        if let Some(first) = gone.first() {
+            return Err(Error::registry(
+                RegistryCode::ManifestBlobUnknown,
+                format!("manifest references {first}, which is not in the repository"),
+            ));
+        }
         self.store.insert_manifest(&mut tx, &manifest).await?;
         let actor = Actor::of(principal);
         for tag in &tags {

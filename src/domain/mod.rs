@@ -9,6 +9,7 @@ pub mod audit_log;
 pub mod auth;
 pub mod error;
 pub mod fsck;
+pub mod gc;
 pub mod images;
 pub mod invites;
 pub mod manifests;

@@ -134,9 +134,18 @@ fn upload_unknown() -> Error {
 fn storage(err: BlobError) -> Error {
     match err {
         BlobError::Body(msg) => Error::registry(RegistryCode::BlobUploadInvalid, msg),
+        // The object store failed (after its own retries): this request fails, whatever it
+        // wrote stays invisible, and the client may try again.
+        BlobError::Storage(e) => {
+            tracing::warn!(error = %e, "blob storage failed");
+            Error::Unavailable("blob storage failed; try again".into())
+        }
         other => Error::internal(other),
     }
 }
+
+/// How long finishing an upload waits for the collector to finish deleting the same blob.
+const CLAIM_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Running digests of uploads in progress on this instance, so that finishing an upload
 /// does not read its bytes back. Keyed by upload id; valid while the offset matches the
@@ -464,11 +473,14 @@ impl App {
                 .map_err(storage)?;
         }
         let parts = upload.parts.max(1);
+        let digest_text = digest.to_string();
+        // The row first, so that the collector leaves the object alone from here on.
+        self.claim_blob(&digest_text, upload.size).await?;
         if self.blobs.exists(digest).await.map_err(storage)? {
             self.blobs.discard_upload(&upload.id, parts).await;
         } else {
             self.blobs
-                .commit_upload(&upload.id, parts, digest)
+                .commit_upload(&upload.id, parts, upload.size as u64, digest)
                 .await
                 .map_err(storage)?;
         }
@@ -476,15 +488,19 @@ impl App {
         if !self.store.delete_upload(&mut tx, &upload.id).await? {
             return Err(upload_unknown());
         }
-        self.store
-            .link_blob(
-                &mut tx,
-                &upload.repository_id,
-                &digest.to_string(),
-                upload.size,
-                now_micros(),
-            )
-            .await?;
+        if !self
+            .store
+            .link_blob(&mut tx, &upload.repository_id, &digest_text, now_micros())
+            .await?
+        {
+            // The collector took the blob between the claim and now (possible only with a
+            // grace window shorter than this upload's commit). The parts are gone: the
+            // session ends, and the client uploads again.
+            crate::store::commit(tx).await?;
+            return Err(Error::Unavailable(format!(
+                "blob {digest} was garbage-collected while it was committed; upload it again"
+            )));
+        }
         crate::store::commit(tx).await?;
         tracing::debug!(digest = %digest, by = principal_name, "blob committed");
         Ok(())
@@ -549,19 +565,37 @@ impl App {
             Err(other) => return Err(other),
         };
         let source = source.existing()?;
-        let Some(size) = self
+        if self
             .store
             .repository_blob(&source.id, &digest.to_string())
             .await?
-        else {
+            .is_none()
+        {
             return Ok(false);
-        };
+        }
         let mut tx = self.store.begin().await?;
-        self.store
-            .link_blob(&mut tx, &target.id, &digest.to_string(), size, now_micros())
+        let linked = self
+            .store
+            .link_blob(&mut tx, &target.id, &digest.to_string(), now_micros())
             .await?;
         crate::store::commit(tx).await?;
-        Ok(true)
+        // Not linked: the collector is taking the blob; the client uploads it instead.
+        Ok(linked)
+    }
+
+    /// Claims a blob row for an upload about to commit it, waiting while the collector
+    /// finishes deleting an earlier copy of the same blob (a matter of milliseconds).
+    async fn claim_blob(&self, digest: &str, size: i64) -> Result<()> {
+        let deadline = std::time::Instant::now() + CLAIM_WAIT;
+        while !self.store.claim_blob(digest, size, now_micros()).await? {
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::Unavailable(format!(
+                    "blob {digest} is being garbage-collected; try again"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(())
     }
 
     /// The size of blob `digest` in the repository, when the caller may pull it.

@@ -93,6 +93,7 @@ impl Surface for Oci {
             | Error::InvalidField { .. }
             | Error::Scim { .. }
             | Error::MethodNotAllowed => "UNSUPPORTED",
+            Error::Unavailable(_) => "UNAVAILABLE",
             Error::Internal(_) => "UNKNOWN",
         };
         let message = public_message(status, error);
@@ -171,6 +172,7 @@ pub fn status_of(error: &Error) -> StatusCode {
         Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Registry { code, .. } => match code {
             RegistryCode::BlobUnknown
             | RegistryCode::BlobUploadUnknown
@@ -208,8 +210,13 @@ impl<S: Surface> IntoResponse for ApiError<S> {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
         let mut response = S::render(status, &self.0);
-        if let Error::RateLimited { retry_after_secs } = self.0 {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+        let retry_after = match self.0 {
+            Error::RateLimited { retry_after_secs } => Some(retry_after_secs),
+            Error::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }
         }

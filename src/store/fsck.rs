@@ -14,13 +14,21 @@ pub struct DanglingReference {
 }
 
 impl Store {
-    /// Up to `limit` blob rows after `after` (by digest): `(digest, size)`.
+    /// Up to `limit` blob rows after `after` (by digest) that something serves: linked to a
+    /// repository or referenced by a manifest, and not being collected. `(digest, size)`.
+    /// (An unlinked row is either an upload committing right now or garbage awaiting the
+    /// collector; its object may rightly be missing.)
     pub async fn blob_rows_after(&self, after: &str, limit: i64) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT digest, size FROM blobs WHERE digest > $1 ORDER BY digest LIMIT $2")
-            .bind(after)
-            .bind(limit)
-            .fetch_all(self.reader())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT b.digest, b.size FROM blobs b WHERE b.digest > $1 AND b.deleting = 0 \
+             AND (EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest) \
+                  OR EXISTS (SELECT 1 FROM manifest_references r WHERE r.digest = b.digest)) \
+             ORDER BY b.digest LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?;
         Ok(rows
             .iter()
             .map(|r| Ok((r.try_get("digest")?, r.try_get("size")?)))

@@ -15,6 +15,7 @@
 mod audit;
 mod challenges;
 mod fsck;
+mod gc;
 mod invites;
 mod keys;
 mod namespaces;
@@ -30,6 +31,7 @@ mod users;
 pub use audit::{AuditFilter, AuditRow};
 pub use challenges::ChallengeState;
 pub use fsck::DanglingReference;
+pub use gc::{AdvisoryLock, BlobEntry, ManifestNode};
 pub use invites::{InviteRow, NewInvite};
 pub use namespaces::NamespaceKind;
 pub use org_tokens::{NewOat, OatRow, OatUpdate};
@@ -71,6 +73,29 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the database could not be reached (down, restarting, network cut, pool
+    /// exhausted), as opposed to refusing a statement: the request may simply be retried.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(err) = self else {
+            return false;
+        };
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutting down,
+            // cannot connect now).
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            }),
+            _ => false,
+        }
+    }
+}
 
 /// Which database a [`Store`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,9 +164,11 @@ impl Store {
         let options = AnyConnectOptions::from_str(url)
             .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
             .disable_statement_logging();
+        // A short acquire timeout: with the database unreachable, a request answers 503
+        // within seconds instead of hanging (and the pool reconnects once it is back).
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await?;
         Ok(Store {
@@ -253,7 +280,6 @@ pub async fn commit(tx: Tx) -> StoreResult<()> {
 }
 
 impl Store {
-    /// Checks that the database answers.
     /// Writes a consistent copy of an SQLite store to `file`, which must not exist: one
     /// `VACUUM INTO`, a read transaction, so writers carry on meanwhile. PostgreSQL is
     /// backed up with its own tools (pg_dump).
@@ -290,6 +316,7 @@ impl Store {
         }
     }
 
+    /// Checks that the database answers.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(self.reader()).await?;
         Ok(())

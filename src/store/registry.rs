@@ -167,21 +167,34 @@ impl Store {
         Ok(())
     }
 
-    /// Records a committed blob (once) and links it to a repository.
+    /// Claims blob `digest` for an upload about to commit it: records the row (once) or
+    /// touches it, so that the collector leaves it alone. False while the collector is
+    /// deleting it (the caller waits and tries again).
+    pub async fn claim_blob(&self, digest: &str, size: i64, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO blobs (digest, size, created_at, touched_at) VALUES ($1, $2, $3, $3) \
+             ON CONFLICT (digest) DO UPDATE SET touched_at = excluded.touched_at WHERE blobs.deleting = 0",
+        )
+        .bind(digest)
+        .bind(size)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Links a blob to a repository, touching (and so locking) its row. False when there is
+    /// no live blob row: the collector took it, and the caller must not link it.
     pub async fn link_blob(
         &self,
         tx: &mut Tx,
         repository_id: &str,
         digest: &str,
-        size: i64,
         now: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO blobs (digest, size, created_at) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING")
-            .bind(digest)
-            .bind(size)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+    ) -> StoreResult<bool> {
+        if !self.touch_blobs(tx, &[digest.to_string()], now).await?.is_empty() {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO repository_blobs (repository_id, digest, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (repository_id, digest) DO NOTHING",
@@ -191,7 +204,36 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(true)
+    }
+
+    /// Touches blobs a write is about to rely on, inside its transaction (which locks their
+    /// rows against the collector). Returns the digests that have no live row.
+    pub async fn touch_blobs(&self, tx: &mut Tx, digests: &[String], now: i64) -> StoreResult<Vec<String>> {
+        rows_missing(
+            tx,
+            "UPDATE blobs SET touched_at = $1 WHERE digest = $2 AND deleting = 0",
+            now,
+            digests,
+        )
+        .await
+    }
+
+    /// Locks manifests of the repository that a new index is about to reference, against
+    /// the collector. Returns the digests that are not there.
+    pub async fn lock_manifests(
+        &self,
+        tx: &mut Tx,
+        repository_id: &str,
+        digests: &[String],
+    ) -> StoreResult<Vec<String>> {
+        rows_missing(
+            tx,
+            "UPDATE manifests SET pushed_at = pushed_at WHERE repository_id = $1 AND digest = $2",
+            repository_id,
+            digests,
+        )
+        .await
     }
 
     /// The size of a blob linked to the repository; `None` when it is not linked there.
@@ -488,8 +530,10 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Deletes a manifest and the tags pointing at it; false when there was none.
+    /// Deletes a manifest and the tags pointing at it; false when there was none. Its blobs
+    /// are touched: the collector's grace window starts now.
     pub async fn delete_manifest(&self, tx: &mut Tx, repository_id: &str, digest: &str) -> StoreResult<bool> {
+        super::gc::touch_referenced_blobs(tx, repository_id, Some(digest), super::now_micros()).await?;
         sqlx::query("DELETE FROM tags WHERE repository_id = $1 AND digest = $2")
             .bind(repository_id)
             .bind(digest)
@@ -528,6 +572,31 @@ impl Store {
         }
         super::commit(tx).await
     }
+}
+
+/// Runs the row-locking `update` (`$1` = `first`, `$2` = a digest) for each of `digests`;
+/// returns the digests it matched no row for.
+async fn rows_missing<'q, T>(
+    tx: &mut Tx,
+    update: &'q str,
+    first: T,
+    digests: &'q [String],
+) -> StoreResult<Vec<String>>
+where
+    T: sqlx::Encode<'q, sqlx::Any> + sqlx::Type<sqlx::Any> + Copy + Send + 'q,
+{
+    let mut missing = Vec::new();
+    for digest in digests {
+        let done = sqlx::query(update)
+            .bind(first)
+            .bind(digest)
+            .execute(&mut **tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            missing.push(digest.clone());
+        }
+    }
+    Ok(missing)
 }
 
 /// Pulls counted for one repository and not yet written.

@@ -230,6 +230,7 @@ impl Store {
     /// Deletes a repository with its tags, manifests, upload sessions, blob links and team
     /// grants. The blobs stay, for the garbage collector. False when there was none.
     pub async fn delete_repository(&self, tx: &mut Tx, repository_id: &str) -> StoreResult<bool> {
+        super::gc::touch_referenced_blobs(tx, repository_id, None, super::now_micros()).await?;
         // Tags refer to manifests: gone first, so that no order of cascades trips on them.
         for table in ["tags", "manifest_references", "manifests"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE repository_id = $1"))

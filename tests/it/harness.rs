@@ -151,6 +151,21 @@ impl Server {
         Server::launch(db, data_dir, true, args, env).await
     }
 
+    /// Starts on PostgreSQL with the database URL passed through `route` first (to reach
+    /// the database through a proxy, say). `None` on SQLite.
+    pub async fn start_routed(
+        backend: &Backend,
+        route: impl FnOnce(&str) -> String,
+        args: &[&str],
+    ) -> Option<Server> {
+        let mut db = TestDatabase::create(backend).await;
+        let url = db.url.take()?;
+        db.url = Some(route(&url));
+        let data_dir = std::env::temp_dir().join(format!("wharf-it-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data_dir).expect("create data dir");
+        Some(Server::launch(db, data_dir, true, args, &[]).await)
+    }
+
     /// Another instance on this server's store (as behind a load balancer, or after a
     /// restart). It leaves the store in place when dropped.
     pub async fn another_instance(&self) -> Server {

@@ -160,11 +160,123 @@ async fn registry_on_s3(backend: Backend) {
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     alice.assert_no_manifest("alice/app", &manifest_digest).await;
+
+    // fsck reads the bucket and finds it consistent; the collector then takes every blob
+    // (no manifest references any now), from the bucket too, and fsck is still clean.
+    let fsck = wharf(&server, &storage, &["fsck", "--verify-digests"]).await;
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
+    let gc = wharf(&server, &storage, &["gc", "--grace", "0"]).await;
+    assert!(gc.status.success(), "{}", String::from_utf8_lossy(&gc.stderr));
+    assert!(
+        String::from_utf8_lossy(&gc.stdout).starts_with("gc: deleted 0 untagged manifests, 4 blobs"),
+        "{}",
+        String::from_utf8_lossy(&gc.stdout)
+    );
+    let left = s3.keys(&format!("{PREFIX}/blobs/")).await;
+    assert!(left.is_empty(), "blobs left in the bucket: {left:?}");
+    let fsck = wharf(&server, &storage, &["fsck"]).await;
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stdout));
+}
+
+/// Runs `wharf ARGS` on the server's store with blob storage `storage`.
+async fn wharf(server: &Server, storage: &str, args: &[&str]) -> std::process::Output {
+    Command::new(crate::harness::BIN)
+        .args(args)
+        .args(server.store_args())
+        .args(["--storage", storage])
+        .env_remove("WHARF_DATABASE_URL")
+        .env("AWS_ACCESS_KEY_ID", "wharf")
+        .env("AWS_SECRET_ACCESS_KEY", "wharf-secret")
+        .output()
+        .await
+        .expect("run wharf")
+}
+
+/// The bucket becomes unreachable mid-upload: that request fails with 503 and the session
+/// stays where it was; nothing half-written is visible; `/readyz` says what failed; once
+/// the bucket is back, the client carries on and finishes.
+async fn storage_failure_fails_the_request_cleanly(backend: Backend) {
+    let Some(s3) = S3Server::start().await else {
+        return;
+    };
+    let target: std::net::SocketAddr = s3
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .expect("address");
+    let proxy = crate::faults::Proxy::start(target).await;
+    let storage = format!(
+        "s3://{BUCKET}/{PREFIX}?endpoint=http://{}&region=us-east-1&allow_http=true",
+        proxy.addr
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "wharf"),
+        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
+    ];
+    let server = Server::start_with(&backend, &["--storage", &storage], &env).await;
+    server.create_user("alice").await;
+    let alice = Registry::login(&server, Some(("alice", PASSWORD)), &["alice/app"], "pull,push").await;
+    let chunks = [random_bytes(1000), random_bytes(2000)];
+    let whole = chunks.concat();
+    let digest = sha256(&whole);
+    let location = alice.start_upload("alice/app").await;
+    let res = alice.patch_upload(&location, None, &chunks[0]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+
+    proxy.cut();
+    let res = alice.patch_upload(&location, None, &chunks[1]).await;
+    assert_oci_error(res, StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE").await;
+    let res = alice
+        .request(
+            Method::POST,
+            &with_digest(&uploads_path("alice/app"), &sha256(&chunks[1])),
+        )
+        .body(chunks[1].clone())
+        .send()
+        .await
+        .expect("request");
+    assert_oci_error(res, StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE").await;
+    let res = server
+        .request(Method::GET, "/readyz")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = res.json().await.expect("JSON");
+    assert_eq!(body["store"], "ok");
+    assert_ne!(body["blobs"], "ok", "{body}");
+
+    proxy.restore();
+    // The failed chunk did not count, the failed monolithic push left nothing.
+    let res = alice.send(Method::GET, &location).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        header(res.headers(), "range"),
+        format!("0-{}", chunks[0].len() - 1)
+    );
+    let res = alice
+        .send(Method::HEAD, &blob_path("alice/app", &sha256(&chunks[1])))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = alice.patch_upload(&location, None, &chunks[1]).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+    let res = alice.finish_upload(&location, &digest, &[]).await;
+    assert_blob_created(res, "alice/app", &digest).await;
+    alice.assert_blob("alice/app", &digest, &whole).await;
+    let res = server
+        .request(Method::GET, "/readyz")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 /// Two instances on one store and one bucket: a chunked upload (parts larger than one
 /// storage chunk) started on one instance is continued on the other and finished on the
-/// first; after the second is killed mid-upload, the first carries on with its session.
+/// first; images pushed alternately through both pull through either; after the second is
+/// killed mid-upload, the first carries on with its session.
 async fn uploads_move_between_instances_on_s3(backend: Backend) {
     let Some(s3) = S3Server::start().await else {
         return;
@@ -198,6 +310,32 @@ async fn uploads_move_between_instances_on_s3(backend: Backend) {
     assert_eq!(res.status(), StatusCode::CREATED);
     on_second.assert_blob("alice/app", &digest, &whole).await;
 
+    // Whole images pushed alternately through each instance; each pulls, blobs and all,
+    // through the other.
+    for i in 0..4 {
+        let (push, pull) = if i % 2 == 0 {
+            (&on_first, &on_second)
+        } else {
+            (&on_second, &on_first)
+        };
+        let tag = format!("v{i}");
+        let (bytes, _) = push.push_image("alice/app", &tag).await;
+        pull.assert_manifest("alice/app", &tag, OCI_MANIFEST, &bytes)
+            .await;
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("manifest JSON");
+        let descriptors = manifest["layers"]
+            .as_array()
+            .expect("layers")
+            .iter()
+            .chain([&manifest["config"]]);
+        for descriptor in descriptors {
+            let blob = descriptor["digest"].as_str().expect("digest");
+            let res = pull.send(Method::GET, &blob_path("alice/app", blob)).await;
+            assert_eq!(res.status(), StatusCode::OK, "{blob}");
+            assert_eq!(sha256(&res.bytes().await.expect("body")), blob);
+        }
+    }
+
     let mut location = on_second.start_upload("alice/app").await;
     let res = on_second.patch_upload(&location, None, &chunks[0]).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
@@ -219,4 +357,8 @@ async fn uploads_move_between_instances_on_s3(backend: Backend) {
     assert!(parts.is_empty(), "no upload part is left behind: {parts:?}");
 }
 
-crate::both_backends!(registry_on_s3, uploads_move_between_instances_on_s3);
+crate::both_backends!(
+    registry_on_s3,
+    uploads_move_between_instances_on_s3,
+    storage_failure_fails_the_request_cleanly
+);

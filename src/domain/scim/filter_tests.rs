@@ -923,7 +923,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
     fn chance(&mut self, one_in: u64) -> bool {
-        self.next() % one_in == 0
+        self.next().is_multiple_of(one_in)
     }
     fn space(&mut self) -> &'static str {
         [" ", "  ", "\t", " \t ", "\r\n "][(self.next() % 5) as usize]
