@@ -1,8 +1,8 @@
 //! Blob storage: content-addressed layers and configs, through `object_store`, on the local
 //! filesystem under the data directory (the default) or on any S3-compatible store.
 //!
-//! Keys: `blobs/<algorithm>/<first two hex>/<hex>` for committed blobs, and
-//! `uploads/<upload id>/<part>` for the parts of an upload in progress. A blob becomes
+//! Keys: `blobs/<algorithm>/<first two hex>/<hex>` for committed blobs, and under
+//! `uploads/<upload id>/` what an upload in progress has received (see [`uploads`]). A blob becomes
 //! visible only by being committed: its bytes are first written under an upload key, their
 //! digest verified, and then moved to the blob key (and, on the filesystem, synced to disk)
 //! before the metadata store records it. Bodies stream through in bounded chunks: memory does
@@ -10,8 +10,10 @@
 
 pub mod digest;
 mod inventory;
+mod uploads;
 
 pub use inventory::StoredBlob;
+pub use uploads::{Assembled, UploadState, PART_SIZE};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -19,22 +21,18 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use futures_util::stream::BoxStream;
-use futures_util::{Stream, StreamExt, TryStreamExt};
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::local::LocalFileSystem;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as Key;
-use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore, WriteMultipart};
+use object_store::{GetOptions, GetRange, GetResultPayload, ObjectStore};
 
 pub use digest::{Algorithm, Digest, Hasher};
 
-/// Parts are uploaded to object storage in chunks of this size (S3 wants at least 5 MiB
-/// per part but the last).
-const CHUNK_SIZE: usize = 8 * 1024 * 1024;
 /// On the local filesystem a chunk is just a write: smaller ones keep a push's memory low.
 const LOCAL_CHUNK_SIZE: usize = 1024 * 1024;
 /// Local files are read in pieces of this size.
 const READ_SIZE: usize = 256 * 1024;
-/// The largest object S3 copies server-side (CopyObject).
-const MAX_SERVER_SIDE_COPY: u64 = 5 * 1024 * 1024 * 1024;
 /// Chunks of one upload in flight at once (bounds memory per upload to about this many
 /// chunks).
 const MAX_CONCURRENT_CHUNKS: usize = 2;
@@ -52,7 +50,7 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
 }
 
-fn storage_error(err: object_store::Error) -> BlobError {
+pub(crate) fn storage_error(err: object_store::Error) -> BlobError {
     match err {
         object_store::Error::NotFound { .. } => BlobError::NotFound,
         other => BlobError::Storage(other),
@@ -65,6 +63,25 @@ pub struct BlobStorage {
     objects: Arc<dyn ObjectStore>,
     /// The root directory when the objects are local files, for syncing them to disk.
     local_root: Option<PathBuf>,
+    /// On S3: the store's multipart API, for uploads that any instance can continue.
+    multipart: Option<MultipartTarget>,
+}
+
+/// S3's multipart API, under the storage URL's prefix (which `objects` adds by itself).
+#[derive(Clone)]
+struct MultipartTarget {
+    store: Arc<dyn MultipartStore>,
+    prefix: String,
+}
+
+impl MultipartTarget {
+    fn key(&self, key: &Key) -> Key {
+        if self.prefix.is_empty() {
+            key.clone()
+        } else {
+            Key::from(format!("{}/{}", self.prefix, key.as_ref()))
+        }
+    }
 }
 
 impl BlobStorage {
@@ -77,6 +94,7 @@ impl BlobStorage {
             Ok(BlobStorage {
                 objects: Arc::new(LocalFileSystem::new_with_prefix(&root)?),
                 local_root: Some(root),
+                multipart: None,
             })
         };
         let Some(url) = url.filter(|u| !u.is_empty()) else {
@@ -113,16 +131,21 @@ impl BlobStorage {
                         .map_err(|e| anyhow::anyhow!("storage URL option {key:?}: {e}"))?;
                     builder = builder.with_config(key, value);
                 }
-                let store = builder.build()?;
+                let store = Arc::new(builder.build()?);
                 let prefix = parsed.path().trim_matches('/');
+                let whole: Arc<dyn ObjectStore> = store.clone();
                 let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
-                    Arc::new(store)
+                    whole
                 } else {
-                    Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+                    Arc::new(object_store::prefix::PrefixStore::new(whole, prefix))
                 };
                 Ok(BlobStorage {
                     objects,
                     local_root: None,
+                    multipart: Some(MultipartTarget {
+                        store,
+                        prefix: prefix.to_string(),
+                    }),
                 })
             }
             other => anyhow::bail!("unsupported storage URL scheme {other:?}; use s3:// or file://"),
@@ -137,122 +160,6 @@ impl BlobStorage {
             &hex[..2],
             hex
         ))
-    }
-
-    fn part_key(upload_id: &str, part: i64) -> Key {
-        Key::from(format!("uploads/{upload_id}/{part}"))
-    }
-
-    /// Streams `body` into part `part` of upload `upload_id`, feeding `hasher` on the way.
-    /// Returns the number of bytes written. Fails with [`BlobError::Body`] (and leaves no
-    /// part behind) when the body errs or exceeds `max_bytes`.
-    pub async fn write_part<S, E>(
-        &self,
-        upload_id: &str,
-        part: i64,
-        body: S,
-        max_bytes: u64,
-        hasher: &mut Option<Hasher>,
-    ) -> Result<u64, BlobError>
-    where
-        S: Stream<Item = Result<Bytes, E>> + Send,
-        E: std::fmt::Display,
-    {
-        let key = Self::part_key(upload_id, part);
-        let upload = self.objects.put_multipart(&key).await.map_err(storage_error)?;
-        let chunk_size = if self.local_root.is_some() {
-            LOCAL_CHUNK_SIZE
-        } else {
-            CHUNK_SIZE
-        };
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
-        let mut written: u64 = 0;
-        let mut body = std::pin::pin!(body);
-        while let Some(chunk) = body.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(e) => {
-                    let _ = writer.abort().await;
-                    return Err(BlobError::Body(e.to_string()));
-                }
-            };
-            written += chunk.len() as u64;
-            if written > max_bytes {
-                let _ = writer.abort().await;
-                return Err(BlobError::Body(format!("more than {max_bytes} bytes")));
-            }
-            if let Some(hasher) = hasher {
-                hasher.update(&chunk);
-            }
-            if let Err(e) = writer.wait_for_capacity(MAX_CONCURRENT_CHUNKS).await {
-                return Err(storage_error(e));
-            }
-            writer.put(chunk);
-        }
-        writer.finish().await.map_err(storage_error)?;
-        Ok(written)
-    }
-
-    /// The bytes of parts `0..parts` of an upload, in order.
-    pub fn read_parts(&self, upload_id: &str, parts: i64) -> BoxStream<'static, Result<Bytes, BlobError>> {
-        let objects = self.objects.clone();
-        let upload_id = upload_id.to_string();
-        futures_util::stream::iter(0..parts)
-            .then(move |part| {
-                let objects = objects.clone();
-                let key = Self::part_key(&upload_id, part);
-                async move { objects.get(&key).await.map_err(storage_error) }
-            })
-            .map_ok(|got| got.into_stream().map_err(storage_error))
-            .try_flatten()
-            .boxed()
-    }
-
-    /// Makes the upload's parts the blob `digest`: the one part is moved into place, several
-    /// are concatenated. The blob is on durable storage when this returns.
-    pub async fn commit_upload(
-        &self,
-        upload_id: &str,
-        parts: i64,
-        size: u64,
-        digest: &Digest,
-    ) -> Result<(), BlobError> {
-        let target = Self::blob_key(digest);
-        // S3 renames by a server-side copy, which CopyObject limits to 5 GiB; a larger single
-        // part is streamed into place like several parts are.
-        if parts == 1 && (self.local_root.is_some() || size <= MAX_SERVER_SIDE_COPY) {
-            self.objects
-                .rename(&Self::part_key(upload_id, 0), &target)
-                .await
-                .map_err(storage_error)?;
-        } else {
-            let upload = self.objects.put_multipart(&target).await.map_err(storage_error)?;
-            let chunk_size = if self.local_root.is_some() {
-                LOCAL_CHUNK_SIZE
-            } else {
-                CHUNK_SIZE
-            };
-            let mut writer = WriteMultipart::new_with_chunk_size(upload, chunk_size);
-            let mut bytes = self.read_parts(upload_id, parts);
-            while let Some(chunk) = bytes.next().await {
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(e) => {
-                        let _ = writer.abort().await;
-                        return Err(e);
-                    }
-                };
-                writer
-                    .wait_for_capacity(MAX_CONCURRENT_CHUNKS)
-                    .await
-                    .map_err(storage_error)?;
-                writer.put(chunk);
-            }
-            writer.finish().await.map_err(storage_error)?;
-        }
-        self.sync(&target).await?;
-        self.discard_upload(upload_id, parts).await;
-        Ok(())
     }
 
     /// On the local filesystem, flushes the object and its directory to disk: object_store
@@ -274,23 +181,6 @@ impl BlobStorage {
         Ok(())
     }
 
-    /// Deletes what is left of an upload (best effort: leftovers are garbage, never data).
-    pub async fn discard_upload(&self, upload_id: &str, parts: i64) {
-        for part in 0..parts {
-            self.discard_part(upload_id, part).await;
-        }
-    }
-
-    /// Deletes one part of an upload (best effort).
-    pub async fn discard_part(&self, upload_id: &str, part: i64) {
-        if let Err(e) = self.objects.delete(&Self::part_key(upload_id, part)).await {
-            if !matches!(e, object_store::Error::NotFound { .. }) {
-                tracing::warn!(upload_id, part, error = %e, "cannot delete upload part");
-            }
-        }
-    }
-
-    /// Whether the blob exists in storage.
     /// Whether the storage answers: a lookup of a blob, whether or not it is there.
     pub async fn ping(&self) -> Result<(), BlobError> {
         self.exists(&Digest::of(digest::Algorithm::Sha256, b""))
@@ -298,6 +188,7 @@ impl BlobStorage {
             .map(|_| ())
     }
 
+    /// Whether the blob exists in storage.
     pub async fn exists(&self, digest: &Digest) -> Result<bool, BlobError> {
         match self.objects.head(&Self::blob_key(digest)).await {
             Ok(_) => Ok(true),

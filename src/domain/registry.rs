@@ -405,36 +405,35 @@ impl App {
             self.upload_hashes.take(&upload.id, upload.size)
         };
         let room = MAX_BLOB_SIZE.saturating_sub(upload.size as u64);
-        let written = self
+        let before = upload.state();
+        let after = self
             .blobs
-            .write_part(&upload.id, upload.parts, body, room, &mut hasher)
+            .append(&before, body, room, &mut hasher)
             .await
             .map_err(storage)?;
-        if written == 0 {
-            self.blobs.discard_part(&upload.id, upload.parts).await;
-            if let Some(hasher) = hasher {
-                self.upload_hashes.put(&upload.id, upload.size, hasher);
+        if after != before {
+            if !self
+                .store
+                .record_upload_write(&before, &after, now_micros())
+                .await?
+            {
+                self.blobs.abandon_write(&before, &after).await;
+                return Err(Error::registry(
+                    RegistryCode::BlobUploadInvalid,
+                    "the upload changed meanwhile (concurrent writes to one upload)",
+                ));
             }
-            return Ok(upload.clone());
+            self.blobs.drop_previous_tail(&before).await;
         }
-        let now = now_micros();
-        if !self
-            .store
-            .append_upload_part(&upload.id, upload.size, upload.parts, written as i64, now)
-            .await?
-        {
-            return Err(Error::registry(
-                RegistryCode::BlobUploadInvalid,
-                "the upload changed meanwhile (concurrent writes to one upload)",
-            ));
-        }
-        let size = upload.size + written as i64;
         if let Some(hasher) = hasher {
-            self.upload_hashes.put(&upload.id, size, hasher);
+            self.upload_hashes.put(&upload.id, after.size as i64, hasher);
         }
         Ok(UploadRow {
-            size,
-            parts: upload.parts + 1,
+            size: after.size as i64,
+            parts: after.writes,
+            multipart_id: after.multipart_id,
+            multipart_parts: after.part_ids,
+            tail_size: after.tail_size as i64,
             ..upload.clone()
         })
     }
@@ -447,11 +446,14 @@ impl App {
         upload: &UploadRow,
         digest: &Digest,
     ) -> Result<()> {
-        let computed = match self.upload_hashes.take(&upload.id, upload.size) {
+        let state = upload.state();
+        let hasher = self.upload_hashes.take(&upload.id, upload.size);
+        let assembled = self.blobs.assemble(&state).await.map_err(storage)?;
+        let computed = match hasher {
             Some(hasher) if digest.algorithm() == Algorithm::Sha256 => hasher.finish(),
             _ => {
                 let mut hasher = digest.algorithm().hasher();
-                let mut bytes = self.blobs.read_parts(&upload.id, upload.parts);
+                let mut bytes = self.blobs.read_assembled(&assembled).await.map_err(storage)?;
                 while let Some(chunk) = bytes.next().await {
                     hasher.update(&chunk.map_err(storage)?);
                 }
@@ -459,31 +461,28 @@ impl App {
             }
         };
         if computed != *digest {
+            if state.multipart_id.is_some() {
+                // Its multipart upload is completed and cannot take more parts: the session
+                // ends, and the client starts over.
+                let _ = self.cancel_upload(upload).await;
+            } else {
+                self.blobs.drop_assembled(&state, &assembled).await;
+            }
             return Err(Error::registry(
                 RegistryCode::DigestInvalid,
                 format!("content digest {computed} does not match {digest}"),
             ));
         }
-        if upload.parts == 0 {
-            // An empty blob: nothing was written; store one empty part to commit.
-            let empty = futures_util::stream::empty::<Result<Bytes, std::convert::Infallible>>();
-            self.blobs
-                .write_part(&upload.id, 0, empty, 0, &mut None)
-                .await
-                .map_err(storage)?;
-        }
-        let parts = upload.parts.max(1);
         let digest_text = digest.to_string();
         // The row first, so that the collector leaves the object alone from here on.
         self.claim_blob(&digest_text, upload.size).await?;
-        if self.blobs.exists(digest).await.map_err(storage)? {
-            self.blobs.discard_upload(&upload.id, parts).await;
-        } else {
+        if !self.blobs.exists(digest).await.map_err(storage)? {
             self.blobs
-                .commit_upload(&upload.id, parts, upload.size as u64, digest)
+                .commit_assembled(&assembled, upload.size as u64, digest)
                 .await
                 .map_err(storage)?;
         }
+        self.blobs.discard_upload(&state).await;
         let mut tx = self.store.begin().await?;
         if !self.store.delete_upload(&mut tx, &upload.id).await? {
             return Err(upload_unknown());
@@ -514,7 +513,7 @@ impl App {
         }
         crate::store::commit(tx).await?;
         self.upload_hashes.forget(&upload.id);
-        self.blobs.discard_upload(&upload.id, upload.parts).await;
+        self.blobs.discard_upload(&upload.state()).await;
         Ok(())
     }
 

@@ -35,8 +35,30 @@ pub struct UploadRow {
     pub repository_id: String,
     pub account_id: String,
     pub size: i64,
+    /// Writes so far (see `blobs::UploadState`).
     pub parts: i64,
+    pub multipart_id: Option<String>,
+    /// The S3 part ids, in order.
+    pub multipart_parts: Vec<String>,
+    pub tail_size: i64,
 }
+
+impl UploadRow {
+    /// Where the upload stands in blob storage.
+    pub fn state(&self) -> crate::blobs::UploadState {
+        crate::blobs::UploadState {
+            id: self.id.clone(),
+            size: self.size as u64,
+            writes: self.parts,
+            multipart_id: self.multipart_id.clone(),
+            part_ids: self.multipart_parts.clone(),
+            tail_size: self.tail_size as u64,
+        }
+    }
+}
+
+const UPLOAD_COLUMNS: &str =
+    "id, repository_id, account_id, size, parts, multipart_id, multipart_parts, tail_size";
 
 #[derive(Debug, Clone)]
 pub struct ManifestRow {
@@ -100,12 +122,16 @@ pub(super) fn repo_from_row(row: &AnyRow) -> Result<RepositoryRow, sqlx::Error> 
 }
 
 fn upload_from_row(row: &AnyRow) -> Result<UploadRow, sqlx::Error> {
+    let parts: String = row.try_get("multipart_parts")?;
     Ok(UploadRow {
         id: row.try_get("id")?,
         repository_id: row.try_get("repository_id")?,
         account_id: row.try_get("account_id")?,
         size: row.try_get("size")?,
         parts: row.try_get("parts")?,
+        multipart_id: row.try_get("multipart_id")?,
+        multipart_parts: serde_json::from_str(&parts).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        tail_size: row.try_get("tail_size")?,
     })
 }
 
@@ -291,14 +317,14 @@ impl Store {
 
     /// Up to `limit` upload sessions not written to since `before` (microseconds).
     pub async fn stale_uploads(&self, before: i64, limit: i64) -> StoreResult<Vec<UploadRow>> {
-        let rows = sqlx::query(
-            "SELECT id, repository_id, account_id, size, parts FROM uploads \
-             WHERE updated_at < $1 ORDER BY updated_at LIMIT $2",
-        )
-        .bind(before)
-        .bind(limit)
-        .fetch_all(self.reader())
-        .await?;
+        let sql = format!(
+            "SELECT {UPLOAD_COLUMNS} FROM uploads WHERE updated_at < $1 ORDER BY updated_at LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(before)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?;
         Ok(rows.iter().map(upload_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -311,32 +337,33 @@ impl Store {
     }
 
     pub async fn upload(&self, id: &str) -> StoreResult<Option<UploadRow>> {
-        let row = sqlx::query("SELECT id, repository_id, account_id, size, parts FROM uploads WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+        let sql = format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(self.reader()).await?;
         Ok(row.as_ref().map(upload_from_row).transpose()?)
     }
 
-    /// Records one more part of `added` bytes, if the upload is still at `size` bytes and
-    /// `parts` parts (a compare-and-swap: two writers to one upload cannot both succeed).
-    pub async fn append_upload_part(
+    /// Records a write: the upload moves from `before` to `after`, if it still stands at
+    /// `before` (a compare-and-swap: of two writes to one upload, one succeeds).
+    pub async fn record_upload_write(
         &self,
-        id: &str,
-        size: i64,
-        parts: i64,
-        added: i64,
+        before: &crate::blobs::UploadState,
+        after: &crate::blobs::UploadState,
         now: i64,
     ) -> StoreResult<bool> {
+        let parts = serde_json::to_string(&after.part_ids).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let done = sqlx::query(
-            "UPDATE uploads SET size = size + $1, parts = parts + 1, updated_at = $2 \
-             WHERE id = $3 AND size = $4 AND parts = $5",
+            "UPDATE uploads SET size = $1, parts = $2, multipart_id = $3, multipart_parts = $4, \
+             tail_size = $5, updated_at = $6 WHERE id = $7 AND size = $8 AND parts = $9",
         )
-        .bind(added)
-        .bind(now)
-        .bind(id)
-        .bind(size)
+        .bind(after.size as i64)
+        .bind(after.writes)
+        .bind(after.multipart_id.as_deref())
         .bind(parts)
+        .bind(after.tail_size as i64)
+        .bind(now)
+        .bind(&before.id)
+        .bind(before.size as i64)
+        .bind(before.writes)
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)

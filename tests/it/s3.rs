@@ -69,6 +69,13 @@ impl S3Server {
             .map(String::from)
             .collect()
     }
+
+    /// How many multipart uploads are in progress in the bucket.
+    async fn multipart_uploads(&self) -> usize {
+        let url = format!("{}/{BUCKET}?uploads", self.endpoint);
+        let text = reqwest::get(url).await.expect("list").text().await.expect("body");
+        text.matches("<Upload>").count()
+    }
 }
 
 async fn registry_on_s3(backend: Backend) {
@@ -355,10 +362,74 @@ async fn uploads_move_between_instances_on_s3(backend: Backend) {
     on_first.assert_blob("alice/app", &digest, &whole).await;
     let parts = s3.keys(&format!("{PREFIX}/uploads/")).await;
     assert!(parts.is_empty(), "no upload part is left behind: {parts:?}");
+    assert_eq!(
+        s3.multipart_uploads().await,
+        0,
+        "no multipart upload is left open"
+    );
+}
+
+/// An upload abandoned after a chunk larger than one S3 part has a multipart upload in
+/// progress; when the session expires, the multipart upload is aborted and its objects go.
+async fn abandoned_uploads_are_aborted_on_s3(backend: Backend) {
+    let Some(s3) = S3Server::start().await else {
+        return;
+    };
+    let storage = format!(
+        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
+        s3.endpoint
+    );
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "wharf"),
+        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
+    ];
+    let args = [
+        "--storage",
+        storage.as_str(),
+        "--upload-expiry",
+        "1",
+        "--housekeeping-interval",
+        "1",
+    ];
+    let server = Server::start_with(&backend, &args, &env).await;
+    server.create_user("alice").await;
+    let alice = Registry::login(&server, Some(("alice", PASSWORD)), &["alice/app"], "pull,push").await;
+    let location = alice.start_upload("alice/app").await;
+    let res = alice
+        .patch_upload(&location, None, &random_bytes(9 * 1024 * 1024))
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let location = header(res.headers(), "location").to_string();
+    assert_eq!(
+        s3.multipart_uploads().await,
+        1,
+        "the full part went into a multipart upload"
+    );
+    assert_eq!(
+        s3.keys(&format!("{PREFIX}/uploads/")).await.len(),
+        1,
+        "and the rest into the tail"
+    );
+
+    let mut aborted = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if s3.multipart_uploads().await == 0 && s3.keys(&format!("{PREFIX}/uploads/")).await.is_empty() {
+            aborted = true;
+            break;
+        }
+    }
+    assert!(
+        aborted,
+        "the expired upload's multipart upload is aborted and its tail deleted"
+    );
+    let res = alice.send(Method::GET, &location).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
 }
 
 crate::both_backends!(
     registry_on_s3,
     uploads_move_between_instances_on_s3,
-    storage_failure_fails_the_request_cleanly
+    storage_failure_fails_the_request_cleanly,
+    abandoned_uploads_are_aborted_on_s3
 );
