@@ -369,7 +369,47 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     );
 }
 
+/// While another collector holds the lock (PostgreSQL's advisory lock, or the data
+/// directory's `gc.lock` on SQLite), a run does nothing and says so; afterwards it runs.
+async fn one_collector_at_a_time(backend: Backend) {
+    let server = Server::start(&backend).await;
+    server.create_user("alice").await;
+    let registry = Registry::login(&server, Some(("alice", PASSWORD)), &[REPO], "pull,push").await;
+    let loose = registry.push_blob(REPO, &random_bytes(100)).await;
+
+    let held: Box<dyn std::any::Any> = match &backend {
+        Backend::Postgres(_) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&server.database_url())
+                .await
+                .expect("connect");
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(0x7768_6172_662d_6763_i64)
+                .execute(&mut conn)
+                .await
+                .expect("take the collector's lock");
+            Box::new(conn)
+        }
+        Backend::Sqlite => {
+            let file = std::fs::File::create(server.data_dir.join("gc.lock")).expect("lock file");
+            file.try_lock().expect("take the collector's lock");
+            Box::new(file)
+        }
+    };
+    let out = gc(&server, &["--grace", "0"]).await;
+    assert_eq!(out, "gc: another collector is running; nothing done\n");
+    assert!(blob_file(&server.data_dir, &loose).exists());
+
+    drop(held);
+    let out = gc(&server, &["--grace", "0"]).await;
+    assert!(
+        out.starts_with("gc: deleted 0 untagged manifests, 1 blobs"),
+        "{out}"
+    );
+}
+
 crate::both_backends!(
+    one_collector_at_a_time,
     collects_what_nothing_references,
     finishes_an_interrupted_run,
     loses_nothing_under_concurrent_pushes
