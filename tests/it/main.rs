@@ -11,6 +11,7 @@ mod audit_completeness;
 mod auditlogs;
 mod auth_token;
 mod conventions;
+mod crash;
 mod faults;
 mod fsck;
 mod gc;
