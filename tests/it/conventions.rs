@@ -392,6 +392,31 @@ async fn every_route_is_documented(backend: Backend) {
     }
 }
 
+/// Every paginated list documents the 400 of bad paging parameters and the 404 of a page
+/// past the last.
+async fn paginated_lists_document_their_errors(backend: Backend) {
+    let server = Server::start(&backend).await;
+    let (_, doc) = json(get(&server, "/openapi.json").await).await;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let paginated = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|p| p["name"] == "page" || p["name"] == "page_size");
+            if !paginated {
+                continue;
+            }
+            for status in ["400", "404"] {
+                assert!(
+                    op["responses"].get(status).is_some(),
+                    "{method} {path} is paginated but does not document {status}"
+                );
+            }
+        }
+    }
+}
+
 async fn openapi_document_lists_every_operation(backend: Backend) {
     let server = Server::start(&backend).await;
     let (status, doc) = json(get(&server, "/v2/openapi.json").await).await;
@@ -451,6 +476,7 @@ crate::both_backends!(
     unknown_routes_are_404_hub_errors,
     wrong_method_is_405,
     openapi_document_lists_every_operation,
+    paginated_lists_document_their_errors,
     every_route_is_documented,
     session_lifetime_defaults_to_600_seconds,
     session_lifetime_follows_flag_then_environment,

@@ -30,6 +30,7 @@ mod registry;
 mod repo_permissions;
 mod repositories;
 mod s3;
+mod schemathesis;
 mod scim;
 mod scim_compliance;
 mod skopeo;

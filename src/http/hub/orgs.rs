@@ -154,6 +154,7 @@ pub async fn get(
         (status = 400, description = "Bad Request", body = ErrorBody),
         (status = 401, description = "Unauthorized", body = ErrorBody),
         (status = 403, description = "An organization access token", body = ErrorBody),
+        (status = 404, description = "A page past the last", body = ErrorBody),
     )
 )]
 pub async fn mine(

@@ -14,7 +14,7 @@ use crate::domain::policy::Principal;
 use crate::domain::tags::is_active;
 use crate::http::auth::{Caller, LegacyCaller, MaybeCaller};
 use crate::http::error::HubResult;
-use crate::http::openapi::ReadErrors;
+use crate::http::openapi::{ReadErrors, WriteErrors};
 use crate::http::pagination::{Page, PageRequest};
 use crate::store::{now_micros, TagRow};
 use crate::timefmt::format_micros;
@@ -154,7 +154,9 @@ async fn one_tag(
         ("page_size" = Option<i64>, Query, description = "Results per page (1 to 100, default 10)"),
     ),
     security((), ("bearerAuth" = [])),
-    responses((status = 200, description = "Tags", body = Page<Tag>), ReadErrors)
+    // The official spec lists no 400 here; a `page` or `page_size` that is not a positive
+    // integer (or a `page_size` over 100) gets one, as on every paginated list.
+    responses((status = 200, description = "Tags", body = Page<Tag>), WriteErrors)
 )]
 pub async fn list(
     State(app): State<App>,
@@ -269,7 +271,9 @@ pub async fn delete(
         ("page_size" = Option<i64>, Query, description = "Results per page (1 to 100, default 10)"),
     ),
     security((), ("bearerAuth" = [])),
-    responses((status = 200, description = "Tags", body = Page<Tag>), ReadErrors)
+    // The official spec lists no 400 here; a `page` or `page_size` that is not a positive
+    // integer (or a `page_size` over 100) gets one, as on every paginated list.
+    responses((status = 200, description = "Tags", body = Page<Tag>), WriteErrors)
 )]
 pub async fn legacy_list(
     State(app): State<App>,
