@@ -174,6 +174,14 @@ pub struct ServeArgs {
     /// events past the retention period). [default: 300]
     #[arg(long, env = "WHARF_HOUSEKEEPING_INTERVAL", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub housekeeping_interval: Option<u64>,
+    /// Seconds a Hub API or SCIM request may take, body included, before it is answered 503.
+    /// [default: 30]
+    #[arg(long, env = "WHARF_REQUEST_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: Option<u64>,
+    /// Seconds a registry request body (a layer being uploaded) may send nothing before the
+    /// request ends. [default: 60]
+    #[arg(long, env = "WHARF_BODY_STALL_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_stall_timeout: Option<u64>,
     /// Seconds between garbage collections (as `wharf gc`); 0 never collects. With several
     /// instances, one collects at a time. [default: 86400]
     #[arg(long, env = "WHARF_GC_INTERVAL", value_name = "SECS")]
@@ -300,6 +308,8 @@ pub struct FileConfig {
     pub gc_interval: Option<u64>,
     pub gc_grace: Option<u64>,
     pub gc_untagged: Option<UntaggedPolicy>,
+    pub request_timeout: Option<u64>,
+    pub body_stall_timeout: Option<u64>,
     pub trusted_proxies: Option<String>,
     pub upload_expiry: Option<u64>,
     pub tls_cert: Option<PathBuf>,
@@ -351,6 +361,9 @@ pub struct Settings {
     pub gc_interval_secs: u64,
     pub gc_grace_secs: u64,
     pub gc_untagged: UntaggedPolicy,
+    /// Time limits of requests (see `http::limits`).
+    pub request_timeout: std::time::Duration,
+    pub body_stall_timeout: std::time::Duration,
 }
 
 /// `--trusted-proxies`: addresses (a single host) and CIDR ranges, comma-separated.
@@ -473,6 +486,20 @@ impl Settings {
                 .or(file.gc_interval)
                 .unwrap_or(86_400),
             gc_grace_secs: serve.and_then(|s| s.gc_grace).or(file.gc_grace).unwrap_or(3600),
+            request_timeout: std::time::Duration::from_secs(
+                serve
+                    .and_then(|s| s.request_timeout)
+                    .or(file.request_timeout)
+                    .unwrap_or(30)
+                    .max(1),
+            ),
+            body_stall_timeout: std::time::Duration::from_secs(
+                serve
+                    .and_then(|s| s.body_stall_timeout)
+                    .or(file.body_stall_timeout)
+                    .unwrap_or(60)
+                    .max(1),
+            ),
             gc_untagged: serve
                 .and_then(|s| s.gc_untagged)
                 .or(file.gc_untagged)

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -17,10 +18,11 @@ pub mod scim;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{header, HeaderName, HeaderValue, Request};
 use axum::routing::get;
 use axum::{middleware, Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -38,8 +40,15 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
         .merge(hub::routes())
         .merge(scim::routes())
         .split_for_parts();
+    let tls = app.settings.tls.is_some();
     let router = hub
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        // Hub API answers carry accounts, tokens and secrets shown once: never cached.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(middleware::from_fn_with_state(app.clone(), limits::api_deadline))
         .route("/v2/openapi.json", get(openapi::document))
         .route("/openapi.json", get(openapi::document_at_root))
         .route("/healthz", get(metrics::healthz))
@@ -65,20 +74,49 @@ pub fn router(app: App) -> (Router, utoipa::openapi::OpenApi) {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
-    (router, doc)
+    (with_security_headers(router, tls), doc)
+}
+
+/// Headers that tell browsers to treat every answer as data, never as a page to render,
+/// frame or sniff; and, when Wharf serves HTTPS itself, to keep using HTTPS.
+fn with_security_headers(router: Router, tls: bool) -> Router {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ];
+    let mut router = router;
+    for (name, value) in headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    if tls {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    router
 }
 
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
-    unknown_route(uri.path(), Error::not_found("not found"))
+    error_for_path(uri.path(), Error::not_found("not found"))
 }
 
 async fn method_not_allowed(uri: axum::http::Uri) -> axum::response::Response {
-    unknown_route(uri.path(), Error::MethodNotAllowed)
+    error_for_path(uri.path(), Error::MethodNotAllowed)
 }
 
-/// An unknown route or method, in the error format of the API the path belongs to: SCIM's
-/// under `/v2/scim/`, the Hub API's everywhere else.
-pub fn unknown_route(path: &str, error: Error) -> axum::response::Response {
+/// An error raised outside a handler (an unknown route or method, a deadline), in the
+/// error format of the API the path belongs to: SCIM's under `/v2/scim/`, the Hub API's
+/// everywhere else.
+pub fn error_for_path(path: &str, error: Error) -> axum::response::Response {
     use axum::response::IntoResponse;
     if path.starts_with(scim::BASE_PATH) {
         ApiError::<error::Scim>::new(error).into_response()

@@ -33,6 +33,7 @@ mod s3;
 mod schemathesis;
 mod scim;
 mod scim_compliance;
+mod security;
 mod skopeo;
 mod spec_contract;
 mod store;

@@ -144,7 +144,7 @@ pub async fn start_upload(ctx: Ctx, body: Body) -> Reply {
     if let Some(digest) = digest {
         // Monolithic upload: the whole blob in this one request. The client never learns
         // of its session, so a failed one is cancelled rather than left behind.
-        let body = body.into_data_stream();
+        let body = crate::http::limits::stall_limited(body, ctx.app.settings.body_stall_timeout);
         let upload = match ctx.app.append_upload(&upload, None, body).await {
             Ok(appended) => appended,
             Err(e) => {
@@ -206,7 +206,7 @@ fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, Rejection> {
 pub async fn patch_upload(ctx: Ctx, id: &str, body: Body) -> Reply {
     let upload = own_upload(&ctx, id).await?;
     let start = content_range_start(&ctx.headers)?;
-    let body = body.into_data_stream();
+    let body = crate::http::limits::stall_limited(body, ctx.app.settings.body_stall_timeout);
     let upload = ctx.app.append_upload(&upload, start, body).await.or_oci()?;
     upload_response(StatusCode::ACCEPTED, &ctx.name, &upload)
 }
@@ -222,7 +222,7 @@ pub async fn put_upload(ctx: Ctx, id: &str, body: Body) -> Reply {
     })?;
     let digest = parse_digest(digest).or_oci()?;
     let start = content_range_start(&ctx.headers)?;
-    let body = body.into_data_stream();
+    let body = crate::http::limits::stall_limited(body, ctx.app.settings.body_stall_timeout);
     let upload = ctx.app.append_upload(&upload, start, body).await.or_oci()?;
     let principal = ctx
         .caller
@@ -388,11 +388,20 @@ pub async fn put_manifest(ctx: Ctx, reference: &str, body: Body) -> Reply {
         .map(|(_, v)| v.clone())
         .collect();
     let limit = ctx.app.settings.max_manifest_size;
-    let content = axum::body::to_bytes(body, limit).await.map_err(|_| {
-        fail(Error::PayloadTooLarge(format!(
-            "manifests may be at most {limit} bytes"
-        )))
-    })?;
+    let deadline = ctx.app.settings.request_timeout;
+    let content = tokio::time::timeout(deadline, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            fail(Error::registry(
+                RegistryCode::ManifestInvalid,
+                format!("the manifest did not arrive within {} s", deadline.as_secs()),
+            ))
+        })?
+        .map_err(|_| {
+            fail(Error::PayloadTooLarge(format!(
+                "manifests may be at most {limit} bytes"
+            )))
+        })?;
     let pushed = ctx
         .app
         .put_manifest(

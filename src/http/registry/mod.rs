@@ -26,7 +26,14 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/v2", get(base).head(base))
         .route("/v2/{*path}", any(dispatch))
-        .route("/token", get(auth::token))
+        // A token is a credential: never cached.
+        .route(
+            "/token",
+            get(auth::token).layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            )),
+        )
 }
 
 /// `GET /v2/`: 200 for a valid token, else the challenge that starts `docker login`.
@@ -96,7 +103,7 @@ pub fn route_label(path: &str) -> &'static str {
 async fn dispatch(State(app): State<App>, Path(path): Path<String>, request: Request<Body>) -> Response {
     // A path that is no registry endpoint is an unknown route, reported like the Hub API's.
     let Some((name, endpoint)) = parse(&path) else {
-        return crate::http::unknown_route(&format!("/v2/{path}"), Error::not_found("not found"));
+        return crate::http::error_for_path(&format!("/v2/{path}"), Error::not_found("not found"));
     };
     let name = match RepoName::parse(&name) {
         Ok(name) => name,
