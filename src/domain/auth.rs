@@ -296,11 +296,8 @@ impl App {
         let found = if secret.starts_with(PAT_PREFIX) {
             self.check_pat(user, secret).await?
         } else {
-            // argon2 is deliberately slow: keep it off the async workers.
             let password = secret.to_string();
-            tokio::task::spawn_blocking(move || check_password(user, &password))
-                .await
-                .map_err(Error::internal)?
+            secrets::argon2_off_thread(move || check_password(user, &password)).await?
         };
         match found {
             Some(found) => {

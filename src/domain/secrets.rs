@@ -24,13 +24,22 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(Error::internal)
 }
 
-/// [`hash_password`] on the blocking pool: argon2 is deliberately slow and must not hold
-/// up the async workers.
+/// [`hash_password`], through [`argon2_off_thread`].
 pub async fn hash_password_off_thread(password: &str) -> Result<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(Error::internal)?
+    argon2_off_thread(move || hash_password(&password)).await?
+}
+
+/// Runs an argon2 computation on the blocking pool (it is deliberately slow and must not
+/// hold up the async workers), at most one per core at a time: each takes 19 MiB, so a
+/// burst of logins waits its turn instead of growing memory with the burst.
+pub async fn argon2_off_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    let _permit = permits.acquire().await.map_err(Error::internal)?;
+    tokio::task::spawn_blocking(work).await.map_err(Error::internal)
 }
 
 /// Checks a password against a stored argon2 hash (the comparison is constant-time).

@@ -18,6 +18,7 @@ mod gc;
 mod instances;
 mod invites;
 mod lifecycle;
+mod load;
 mod login;
 mod members;
 mod operations;
