@@ -13,6 +13,8 @@ pub mod blobs;
 pub mod config;
 pub mod domain;
 pub mod fsck;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gc;
 pub mod http;
 pub mod ratelimit;

@@ -97,6 +97,12 @@ fn non_distributable(layer: &Descriptor) -> bool {
 /// Parses `content` as the manifest kind its media type names. The media type comes from
 /// the `mediaType` field or, failing that, the request's `Content-Type`; when both are
 /// present they must agree.
+/// Whether `content` (sent as `content_type`) is a manifest Wharf accepts: the checks of a
+/// push that need no store (fuzzed: `fuzz/fuzz_targets/manifest.rs`).
+pub fn check_manifest(content: &[u8], content_type: Option<&str>) -> Result<()> {
+    parse_manifest(content, content_type).map(|_| ())
+}
+
 fn parse_manifest(content: &[u8], content_type: Option<&str>) -> Result<Parsed> {
     let value: serde_json::Value =
         serde_json::from_slice(content).map_err(|e| invalid(format!("manifest is not JSON: {e}")))?;

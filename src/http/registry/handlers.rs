@@ -183,24 +183,17 @@ fn content_range_start(headers: &HeaderMap) -> Result<Option<u64>, Rejection> {
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
-    let invalid = || {
-        fail(Error::registry(
-            RegistryCode::RangeInvalid,
-            "Content-Range must be START-END",
-        ))
-    };
-    let text = value.to_str().map_err(|_| invalid())?;
-    let text = text
-        .trim()
-        .trim_start_matches("bytes ")
-        .trim_start_matches("bytes=");
-    let (start, end) = text.split_once('-').ok_or_else(invalid)?;
-    let start: u64 = start.trim().parse().map_err(|_| invalid())?;
-    let end: u64 = end.trim().parse().map_err(|_| invalid())?;
-    if end < start {
-        return Err(invalid());
-    }
-    Ok(Some(start))
+    value
+        .to_str()
+        .ok()
+        .and_then(super::ranges::chunk_start)
+        .map(Some)
+        .ok_or_else(|| {
+            fail(Error::registry(
+                RegistryCode::RangeInvalid,
+                "Content-Range must be START-END",
+            ))
+        })
 }
 
 pub async fn patch_upload(ctx: Ctx, id: &str, body: Body) -> Reply {
@@ -248,42 +241,14 @@ pub async fn cancel_upload(ctx: Ctx, id: &str) -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A `Range: bytes=START-END` request header (END optional; or `bytes=-N`, the last N
-/// bytes, as RFC 9110 allows), within `size`.
+/// The `Range` request header, within `size` (see [`super::ranges::byte_range`]).
 fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<std::ops::Range<u64>>, Rejection> {
     let Some(value) = headers.get(header::RANGE) else {
         return Ok(None);
     };
     let invalid = || fail(Error::registry(RegistryCode::RangeInvalid, "unsatisfiable Range"));
     let text = value.to_str().map_err(|_| invalid())?;
-    // A range in a unit other than bytes is ignored, as RFC 9110 §14.2 says: the whole blob.
-    let Some(spec) = text.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    // Several ranges would need a multipart answer; serving the whole blob is allowed.
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let (start, end) = spec.split_once('-').ok_or_else(invalid)?;
-    let last = size.saturating_sub(1);
-    let (start, end) = match (start.trim(), end.trim()) {
-        ("", suffix) => {
-            let suffix: u64 = suffix.parse().map_err(|_| invalid())?;
-            if suffix == 0 {
-                return Err(invalid());
-            }
-            (size.saturating_sub(suffix), last)
-        }
-        (start, "") => (start.parse().map_err(|_| invalid())?, last),
-        (start, end) => (
-            start.parse().map_err(|_| invalid())?,
-            end.parse::<u64>().map_err(|_| invalid())?.min(last),
-        ),
-    };
-    if start > end || start >= size {
-        return Err(invalid());
-    }
-    Ok(Some(start..end + 1))
+    super::ranges::byte_range(text, size).map_err(|_| invalid())
 }
 
 pub async fn get_blob(ctx: Ctx, digest: &str, with_body: bool) -> Reply {

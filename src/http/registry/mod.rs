@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod handlers;
+pub mod ranges;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Request, State};

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Fuzzing with libFuzzer (cargo-fuzz): every target in fuzz/ for SECONDS each (default 300),
+# with AddressSanitizer. The first build compiles Wharf instrumented and takes a while
+# (about half an hour on 2 cores). Every `cargo test` already runs the same code on random
+# inputs (src/fuzzing.rs); this digs deeper, guided by coverage.
+#
+#   bench/fuzz.sh [SECONDS=300] [TARGET ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-300}"
+shift || true
+command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(oci_names manifest ranges scim_filter)
+for target in "${targets[@]}"; do
+  extra=()
+  [ -f "fuzz/$target.dict" ] && extra=("-dict=fuzz/$target.dict")
+  echo "fuzz: $target for $seconds s" >&2
+  # RUSTC_BOOTSTRAP=1: stable Rust takes the sanitizer flags cargo-fuzz passes.
+  RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- -max_total_time="$seconds" "${extra[@]}"
+done
