@@ -133,8 +133,18 @@ async fn acknowledged_pushes_survive_kill_9(backend: Backend) {
                 ))
             })
             .collect();
-        // Let the pushes get going, then pull the plug.
-        tokio::time::sleep(Duration::from_millis(150 + 97 * cycle as u64 % 300)).await;
+        // Let the pushes get going (some acknowledged in this cycle, however slow the
+        // machine), then pull the plug a little later.
+        let before = ledger.lock().unwrap().acknowledged.len();
+        let waiting = std::time::Instant::now();
+        while ledger.lock().unwrap().acknowledged.len() < before + 4 {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "cycle {cycle}: no push was acknowledged"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(97 * cycle as u64 % 200)).await;
         let killed = std::process::Command::new("kill")
             .args(["-KILL", &server.pid().to_string()])
             .status()

@@ -239,13 +239,15 @@ async fn finishes_an_interrupted_run(backend: Backend) {
 }
 
 /// Pushes, tag moves and manifest deletes from several clients while `wharf gc` runs again
-/// and again (and the server's own schedule too): every push succeeds, every tag then pulls
-/// byte-identical, fsck is clean, and once the grace window has passed exactly the blobs
-/// that tagged images use are left.
+/// and again (and the server's own schedule too), collecting garbage that includes a layer
+/// the pushes upload again: every push succeeds, every tag then pulls byte-identical, fsck
+/// is clean, and once the grace window has passed exactly the blobs that tagged images use
+/// are left.
 async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     const WORKERS: usize = 4;
     const ROUNDS: usize = 12;
-    const GRACE: &str = "2";
+    // Longer than any push takes on a loaded machine, between its blobs and its manifest.
+    const GRACE: &str = "5";
     let server = Server::start_with(
         &backend,
         &[
@@ -263,6 +265,23 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     let registry = Registry::login(&server, Some(("alice", PASSWORD)), &[REPO], "pull,push,delete").await;
     let base = random_bytes(4096);
     push_image(&registry, "base", &base).await;
+    // Garbage past the grace window when the pushes start, so that the collectors delete
+    // while they push; one of its layers (`revived`) the pushes upload again.
+    let revived = random_bytes(3000);
+    for i in 0..6 {
+        let layer = if i % 2 == 0 {
+            revived.clone()
+        } else {
+            random_bytes(500 + i)
+        };
+        let image = push_image(&registry, &format!("old{i}"), &layer).await;
+        let digest = digest_of(&image.manifest);
+        assert_eq!(
+            status(&registry, Method::DELETE, &manifest_path(REPO, &digest)).await,
+            StatusCode::ACCEPTED
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await;
 
     let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let collector = {
@@ -289,15 +308,17 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     let workers = (0..WORKERS).map(|w| {
         let registry = &registry;
         let base = &base;
+        let revived = &revived;
         async move {
             let mut tags: HashMap<String, Image> = HashMap::new();
             for round in 0..ROUNDS {
                 let tag = format!("w{w}-{}", round % 3);
-                // Every image shares the base layer; each has a layer of its own.
-                let layer = if round % 2 == 0 {
-                    base.clone()
-                } else {
-                    random_bytes(1024 + round)
+                // Images share the base layer, or bring back the collected one, or have a
+                // layer of their own.
+                let layer = match round % 4 {
+                    0 | 2 => base.clone(),
+                    1 => revived.clone(),
+                    _ => random_bytes(1024 + round),
                 };
                 let image = push_image(registry, &tag, &layer).await;
                 if round % 4 == 3 {
@@ -348,7 +369,7 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     // they go), and one more, a grace window later, their blobs: what is left is exactly
     // what tagged images use.
     for _ in 0..2 {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        tokio::time::sleep(Duration::from_secs(6)).await;
         gc(&server, &["--grace", GRACE, "--untagged", "delete"]).await;
     }
     let res = registry.send(Method::GET, &manifest_path(REPO, "base")).await;

@@ -308,9 +308,10 @@ async fn mixed_load_without_errors(backend: Backend) {
             "no {kind} ran"
         );
     }
-    // Flat: the second half may not need much more memory than the first.
+    // Flat: the second half may not need much more memory than the first (steady growth
+    // would show as a second half far above the first).
     assert!(
-        second_peak <= first_peak + first_peak / 4 + 32 * 1024,
+        second_peak <= first_peak + first_peak / 2 + 64 * 1024,
         "memory grew under steady load: {samples:?}"
     );
 }
