@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{Backend, Server, BIN, PASSWORD};
+use crate::harness::{Backend, Server, PASSWORD};
 use crate::oci::{
     blob_path, config_blob, descriptor, manifest, manifest_path, random_bytes, sha256, uploads_path,
     with_digest, Registry, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST,
@@ -196,19 +196,7 @@ async fn acknowledged_pushes_survive_kill_9(backend: Backend) {
                 );
             }
         }
-        let out = tokio::process::Command::new(BIN)
-            .arg("fsck")
-            .args(first.store_args())
-            .env_remove("WHARF_DATABASE_URL")
-            .output()
-            .await
-            .expect("run wharf fsck");
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "cycle {cycle}: fsck {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        first.assert_fsck_clean().await;
         running = Some(restarted);
     }
 }

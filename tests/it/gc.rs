@@ -38,25 +38,6 @@ async fn gc(server: &Server, args: &[&str]) -> String {
     stdout
 }
 
-/// `wharf fsck --verify-digests`, which must find the store consistent.
-async fn assert_fsck_clean(server: &Server) {
-    let out = tokio::process::Command::new(BIN)
-        .arg("fsck")
-        .arg("--verify-digests")
-        .args(server.store_args())
-        .env_remove("WHARF_DATABASE_URL")
-        .output()
-        .await
-        .expect("run wharf fsck");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "fsck: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The digests of every blob object in the local storage.
 fn stored_blobs(data_dir: &Path) -> BTreeSet<String> {
     let root = data_dir.join("blobs/blobs/sha256");
@@ -194,14 +175,14 @@ async fn collects_what_nothing_references(backend: Backend) {
         stored_blobs(&server.data_dir),
         kept.blobs.iter().cloned().collect()
     );
-    assert_fsck_clean(&server).await;
+    server.assert_fsck_clean().await;
 
     // A blob pushed again after its collection comes back whole.
     registry.push_blob(REPO, &loose_bytes).await;
     let res = registry.send(Method::GET, &blob_path(REPO, &loose)).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.bytes().await.expect("body").as_ref(), loose_bytes.as_slice());
-    assert_fsck_clean(&server).await;
+    server.assert_fsck_clean().await;
 }
 
 async fn finishes_an_interrupted_run(backend: Backend) {
@@ -235,7 +216,7 @@ async fn finishes_an_interrupted_run(backend: Backend) {
         out,
         "gc: deleted 0 untagged manifests, 0 blobs (0 bytes); finished 1 blobs of an interrupted run\n"
     );
-    assert_fsck_clean(&server).await;
+    server.assert_fsck_clean().await;
 }
 
 /// Pushes, tag moves and manifest deletes from several clients while `wharf gc` runs again
@@ -363,7 +344,7 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
             assert_eq!(&digest_of(&res.bytes().await.expect("body")), blob);
         }
     }
-    assert_fsck_clean(&server).await;
+    server.assert_fsck_clean().await;
 
     // Past the grace window, a run takes the untagged manifests (their blobs are touched as
     // they go), and one more, a grace window later, their blobs: what is left is exactly
@@ -383,7 +364,7 @@ async fn loses_nothing_under_concurrent_pushes(backend: Backend) {
     );
     expected.insert(digest_of(&base));
     assert_eq!(stored_blobs(&server.data_dir), expected);
-    assert_fsck_clean(&server).await;
+    server.assert_fsck_clean().await;
     assert!(
         server.log_text().contains("gc: finished") || server.log_text().contains("another collector"),
         "the server's schedule ran too"

@@ -275,6 +275,25 @@ impl Server {
         }
     }
 
+    /// `wharf fsck --verify-digests` on this server's store, which must find it consistent.
+    pub async fn assert_fsck_clean(&self) {
+        let out = Command::new(BIN)
+            .arg("fsck")
+            .arg("--verify-digests")
+            .args(self.store_args())
+            .env_remove("WHARF_DATABASE_URL")
+            .output()
+            .await
+            .expect("run wharf fsck");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "fsck: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs `wharf admin ARGS` on this server's store, with `stdin` as input.
     pub async fn admin(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         let mut cmd = Command::new(BIN);

@@ -17,6 +17,16 @@ use crate::oci::*;
 
 const BUCKET: &str = "wharf-blobs";
 const PREFIX: &str = "registry";
+/// The credentials moto accepts (any), as the environment of every Wharf process here.
+const CREDENTIALS: [(&str, &str); 2] = [
+    ("AWS_ACCESS_KEY_ID", "wharf"),
+    ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
+];
+
+/// The `--storage` URL of the bucket behind `endpoint` (`http://host:port`).
+fn storage_url(endpoint: &str) -> String {
+    format!("s3://{BUCKET}/{PREFIX}?endpoint={endpoint}&region=us-east-1&allow_http=true")
+}
 
 /// A running S3 server on a free port; killed when dropped.
 struct S3Server {
@@ -82,14 +92,8 @@ async fn registry_on_s3(backend: Backend) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
-    let storage = format!(
-        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
-        s3.endpoint
-    );
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "wharf"),
-        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
-    ];
+    let storage = storage_url(&s3.endpoint);
+    let env = CREDENTIALS;
     let server = Server::start_with(&backend, &["--storage", &storage], &env).await;
     server.create_user("alice").await;
     let alice = Registry::login(
@@ -192,8 +196,7 @@ async fn wharf(server: &Server, storage: &str, args: &[&str]) -> std::process::O
         .args(server.store_args())
         .args(["--storage", storage])
         .env_remove("WHARF_DATABASE_URL")
-        .env("AWS_ACCESS_KEY_ID", "wharf")
-        .env("AWS_SECRET_ACCESS_KEY", "wharf-secret")
+        .envs(CREDENTIALS)
         .output()
         .await
         .expect("run wharf")
@@ -212,14 +215,8 @@ async fn storage_failure_fails_the_request_cleanly(backend: Backend) {
         .parse()
         .expect("address");
     let proxy = crate::faults::Proxy::start(target).await;
-    let storage = format!(
-        "s3://{BUCKET}/{PREFIX}?endpoint=http://{}&region=us-east-1&allow_http=true",
-        proxy.addr
-    );
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "wharf"),
-        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
-    ];
+    let storage = storage_url(&format!("http://{}", proxy.addr));
+    let env = CREDENTIALS;
     let server = Server::start_with(&backend, &["--storage", &storage], &env).await;
     server.create_user("alice").await;
     let alice = Registry::login(&server, Some(("alice", PASSWORD)), &["alice/app"], "pull,push").await;
@@ -288,15 +285,9 @@ async fn uploads_move_between_instances_on_s3(backend: Backend) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
-    let storage = format!(
-        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
-        s3.endpoint
-    );
+    let storage = storage_url(&s3.endpoint);
     let args = ["--storage", storage.as_str()];
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "wharf"),
-        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
-    ];
+    let env = CREDENTIALS;
     let first = Server::start_with(&backend, &args, &env).await;
     let second = first.another_instance_with(&args, &env).await;
     first.create_user("alice").await;
@@ -375,14 +366,8 @@ async fn abandoned_uploads_are_aborted_on_s3(backend: Backend) {
     let Some(s3) = S3Server::start().await else {
         return;
     };
-    let storage = format!(
-        "s3://{BUCKET}/{PREFIX}?endpoint={}&region=us-east-1&allow_http=true",
-        s3.endpoint
-    );
-    let env = [
-        ("AWS_ACCESS_KEY_ID", "wharf"),
-        ("AWS_SECRET_ACCESS_KEY", "wharf-secret"),
-    ];
+    let storage = storage_url(&s3.endpoint);
+    let env = CREDENTIALS;
     let args = [
         "--storage",
         storage.as_str(),
