@@ -18,6 +18,10 @@
 #   LOADGEN=wrk       wrk, or python for the small threaded Python client (the fallback when
 #                     wrk is missing and cannot be installed; its ceiling is lower)
 #   KEEP=0            1: keep the work directory (data dirs, logs) and print its path
+#   SECRET=pat        what skopeo logs in to Wharf with: `pat`, a personal access token (as
+#                     CI systems do; its exchange for a registry token is a hash lookup), or
+#                     `password` (each exchange verifies it with argon2, tens of ms, once per
+#                     skopeo copy). The CNCF registry runs without authentication.
 #
 # What it does: builds Wharf (cargo build --release); generates the images once
 # (bench/mkimage.py); starts Wharf and docker-registry on free loopback ports, each with a
@@ -44,11 +48,12 @@ COPY_TIMEOUT=${COPY_TIMEOUT:-900}
 SEED=${SEED:-1}
 KEEP=${KEEP:-0}
 LOADGEN=${LOADGEN:-wrk}
+SECRET=${SECRET:-pat}
 positional=0
 for arg in "$@"; do
     case $arg in
         -h | --help) usage 0 ;;
-        IMAGES=* | LAYER_MB=* | LAYERS=* | RSS_MB=* | WRK_SECONDS=* | WRK_THREADS=* | WRK_CONNS=* | COPY_TIMEOUT=* | SEED=* | KEEP=* | LOADGEN=*)
+        IMAGES=* | LAYER_MB=* | LAYERS=* | RSS_MB=* | WRK_SECONDS=* | WRK_THREADS=* | WRK_CONNS=* | COPY_TIMEOUT=* | SEED=* | KEEP=* | LOADGEN=* | SECRET=*)
             printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
         *=*) echo "unknown setting: $arg (see --help)" >&2; exit 2 ;;
         *)
@@ -64,6 +69,7 @@ for key in IMAGES LAYERS WRK_SECONDS WRK_THREADS WRK_CONNS COPY_TIMEOUT SEED KEE
     [[ ${!key} =~ ^[0-9]+$ ]] || { echo "$key must be a whole number, not '${!key}'" >&2; exit 2; }
 done
 [[ $LAYER_MB =~ ^[0-9]+([.][0-9]+)?$ ]] || { echo "LAYER_MB must be a number, not '$LAYER_MB'" >&2; exit 2; }
+[[ $SECRET == pat || $SECRET == password ]] || { echo "SECRET must be pat or password, not '$SECRET'" >&2; exit 2; }
 [[ $LOADGEN == wrk || $LOADGEN == python ]] || { echo "LOADGEN must be wrk or python" >&2; exit 2; }
 ((IMAGES >= 1 && LAYERS >= 1 && WRK_CONNS >= WRK_THREADS && WRK_THREADS >= 1)) ||
     { echo "IMAGES and LAYERS must be at least 1, WRK_CONNS at least WRK_THREADS" >&2; exit 2; }
@@ -199,6 +205,15 @@ peak_rss_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status";
 
 start_wharf
 start_cncf
+if [[ $SECRET == pat ]]; then
+    session=$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
+        -d "{\"username\":\"bench\",\"password\":\"$PASSWORD\"}" "http://$WHOST/v2/users/login" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    PASSWORD=$(curl -sS --max-time 30 -H "Authorization: Bearer $session" -H 'Content-Type: application/json' \
+        -d '{"token_label":"bench","scopes":["repo:admin"]}' "http://$WHOST/v2/access-tokens" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    [[ $PASSWORD == dckr_pat_* ]] || die "cannot create the access token skopeo logs in with"
+fi
 log "Wharf on $WHOST (pid $WHARF_PID), docker-registry on $CHOST (pid $CNCF_PID), work dir $WORK"
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -444,7 +459,7 @@ if ((RSS_MB > 0)); then
     row "peak RSS, $RSS_MB MiB layer push (MiB)" rss "lower"
     row "peak RSS right after start (MiB)" idle_rss "lower"
 fi
-kv="images=$IMAGES layers=$LAYERS layer_mb=$LAYER_MB bytes=$TOTAL_BYTES loadgen=$LOADGEN"
+kv="images=$IMAGES layers=$LAYERS layer_mb=$LAYER_MB bytes=$TOTAL_BYTES loadgen=$LOADGEN secret=$SECRET"
 for key in push pull manifest manifest_p99 tags tags_p99 big_push rss idle_rss; do
     [[ -n ${R[wharf.$key]:-} || -n ${R[cncf.$key]:-} ]] || continue
     kv+=" wharf_$key=${R[wharf.$key]:-n/a} cncf_$key=${R[cncf.$key]:-n/a} ratio_$key=$(ratio "${R[wharf.$key]:-}" "${R[cncf.$key]:-}")"

@@ -44,6 +44,14 @@ impl PendingPulls {
 
 impl App {
     /// Writes the pending pull counts. On failure they are put back, to be tried again.
+    /// [`App::flush_pulls`] before a read that shows pull counts: a failure only leaves the
+    /// counts a second behind (the batch waits for the next flush), so the read goes on.
+    pub async fn flush_pulls_before_read(&self) {
+        if let Err(e) = self.flush_pulls().await {
+            tracing::warn!(error = %e, "writing pull counts failed; will retry");
+        }
+    }
+
     pub async fn flush_pulls(&self) -> StoreResult<()> {
         if self.pending_pulls.is_empty() {
             return Ok(());

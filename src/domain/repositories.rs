@@ -260,7 +260,7 @@ impl App {
         namespace: &str,
         repository: &str,
     ) -> Result<RepoView> {
-        self.flush_pulls().await?;
+        self.flush_pulls_before_read().await;
         let found = self
             .hub_repository(principal, namespace, repository, RepoAction::ReadInfo)
             .await?;
@@ -275,7 +275,7 @@ impl App {
         namespace: &str,
         query: &RepoListQuery<'_>,
     ) -> Result<(Vec<RepoView>, i64)> {
-        self.flush_pulls().await?;
+        self.flush_pulls_before_read().await;
         let owner = self.namespace_owner(principal, namespace).await?;
         let listing = repo_listing(principal, &owner);
         let visibility = match &listing {

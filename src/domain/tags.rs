@@ -27,7 +27,7 @@ impl App {
         offset: i64,
         limit: i64,
     ) -> Result<(Vec<TagRow>, i64)> {
-        self.flush_pulls().await?;
+        self.flush_pulls_before_read().await;
         let found = self
             .hub_repository(principal, namespace, repository, RepoAction::ReadTags)
             .await?;
@@ -59,7 +59,7 @@ impl App {
         repository: &str,
         tag: &str,
     ) -> Result<TagRow> {
-        self.flush_pulls().await?;
+        self.flush_pulls_before_read().await;
         let found = self
             .hub_repository(principal, namespace, repository, RepoAction::ReadTags)
             .await?;

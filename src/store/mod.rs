@@ -76,7 +76,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
     /// Whether the database could not be reached (down, restarting, network cut, pool
-    /// exhausted), as opposed to refusing a statement: the request may simply be retried.
+    /// exhausted) or rolled the transaction back to break a deadlock, as opposed to refusing
+    /// a statement: the request may simply be retried.
     pub fn is_unavailable(&self) -> bool {
         let StoreError::Database(err) = self else {
             return false;
@@ -87,10 +88,13 @@ impl StoreError {
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => true,
-            // SQLSTATE class 08 (connection exception) and 57P01-57P03 (shutting down,
-            // cannot connect now).
+            // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutting down, cannot
+            // connect now), and class 40 (a deadlock or serialization failure: the
+            // transaction was rolled back, and may simply run again).
             sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-                code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+                code.starts_with("08")
+                    || code.starts_with("40")
+                    || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
             }),
             _ => false,
         }

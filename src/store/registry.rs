@@ -577,7 +577,11 @@ impl Store {
     /// Adds counted pulls to repositories and tags, in one transaction.
     pub async fn record_pulls(&self, batch: &HashMap<String, PullTally>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        for (repository_id, tally) in batch {
+        // Rows in one order (repositories by id, each one's tags by name), in every flush of
+        // every instance: two flushes that meet wait for each other instead of deadlocking.
+        let mut repositories: Vec<_> = batch.iter().collect();
+        repositories.sort_by(|a, b| a.0.cmp(b.0));
+        for (repository_id, tally) in repositories {
             sqlx::query(
                 "UPDATE repositories SET pull_count = pull_count + $1, \
                  last_pulled_at = CASE WHEN last_pulled_at IS NULL OR last_pulled_at < $2 THEN $2 \
@@ -588,7 +592,9 @@ impl Store {
             .bind(repository_id)
             .execute(&mut *tx)
             .await?;
-            for (tag, at) in &tally.tags {
+            let mut tags: Vec<_> = tally.tags.iter().collect();
+            tags.sort();
+            for (tag, at) in tags {
                 sqlx::query("UPDATE tags SET last_pulled_at = $1 WHERE repository_id = $2 AND name = $3")
                     .bind(*at)
                     .bind(repository_id)

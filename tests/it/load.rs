@@ -289,10 +289,13 @@ async fn mixed_load_without_errors(backend: Backend) {
         second_peak / 1024
     );
 
+    let log = server.log_text();
+    let logged: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).take(20).collect();
     assert!(
         tally.errors.is_empty(),
-        "errors under load: {:?}",
-        &tally.errors[..tally.errors.len().min(20)]
+        "errors under load: {:?}\nthe server logged:\n{}",
+        &tally.errors[..tally.errors.len().min(20)],
+        logged.join("\n")
     );
     for kind in [
         "login",
