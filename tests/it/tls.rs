@@ -1,4 +1,4 @@
-//! HTTPS: `--tls-cert`/`--tls-key` serve TLS (rustls), links say `https://`, plain HTTP is
+//! HTTPS: `--tls-cert`/`--tls-key` serve TLS (rustls) with HSTS, links say `https://`, plain HTTP is
 //! not answered, and SIGHUP reloads a renewed certificate without a restart.
 
 use std::path::{Path, PathBuf};
@@ -78,6 +78,8 @@ async fn serves_https_and_reloads_on_sighup(backend: Backend) {
         .await
         .expect("HTTPS request");
     assert_eq!(res.status(), StatusCode::OK);
+    // Over HTTPS, browsers are told to stay on HTTPS.
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
     // Links built from the Host header say https.
     let res = first
         .get(format!("{https}/v2/"))
