@@ -13,7 +13,7 @@ mod inventory;
 mod uploads;
 
 pub use inventory::StoredBlob;
-pub use uploads::{Assembled, UploadState, PART_SIZE};
+pub use uploads::{Assembled, UploadState};
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -23,7 +23,7 @@ use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use super::{storage_error, BlobError, BlobStorage, Digest, Hasher, MultipartTarget};
 
 /// Size of the parts of an S3 multipart upload (all but the last).
-pub const PART_SIZE: usize = 8 * 1024 * 1024;
+const PART_SIZE: usize = 8 * 1024 * 1024;
 /// The largest object S3 copies server-side (CopyObject).
 const MAX_SERVER_SIDE_COPY: u64 = 5 * 1024 * 1024 * 1024;
 
