@@ -2,7 +2,7 @@
 # Fuzzing with libFuzzer (cargo-fuzz): every target in fuzz/ for SECONDS each (default 300),
 # with AddressSanitizer. The first build compiles Wharf instrumented and takes a while
 # (about half an hour on 2 cores). Every `cargo test` already runs the same code on random
-# inputs (src/fuzzing.rs); this digs deeper, guided by coverage.
+# inputs (src/fuzzing/mod.rs); this digs deeper, guided by coverage.
 #
 #   bench/fuzz.sh [SECONDS=300] [TARGET ...]
 set -euo pipefail
@@ -11,7 +11,7 @@ seconds="${1:-300}"
 shift || true
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(oci_names manifest ranges scim_filter)
+[ ${#targets[@]} -gt 0 ] || targets=(oci_names manifest ranges scim_filter hub_json)
 for target in "${targets[@]}"; do
   extra=()
   [ -f "fuzz/$target.dict" ] && extra=("-dict=fuzz/$target.dict")

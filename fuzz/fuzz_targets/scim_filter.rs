@@ -1,5 +1,5 @@
 //! `wharf::fuzzing::scim_filter`: see its documentation for the properties checked. A crash found
-//! here becomes a test in `src/fuzzing.rs`.
+//! here becomes a test in `src/fuzzing/mod.rs`.
 
 #![no_main]
 

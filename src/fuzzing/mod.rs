@@ -10,6 +10,9 @@ use crate::domain::registry::RepoName;
 use crate::domain::scim::filter::{parse_filter, parse_path, MAX_FILTER_LEN};
 use crate::http::registry::ranges::{byte_range, chunk_start};
 
+mod hub_api;
+pub use hub_api::HubApi;
+
 /// The longest valid UTF-8 prefix of `data`, so that no input is wasted.
 fn text(data: &[u8]) -> &str {
     match std::str::from_utf8(data) {
@@ -95,6 +98,15 @@ pub fn scim_filter(data: &[u8]) {
     }
 }
 
+/// JSON request bodies of the Hub API (and SCIM), through the real router: the first byte
+/// picks the operation, the rest is its body. Never a 5xx; errors are JSON.
+pub fn hub_json(data: &[u8]) {
+    let Some((selector, body)) = data.split_first() else {
+        return;
+    };
+    HubApi::shared().send(*selector, body);
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -122,6 +134,117 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..300),
             proptest::collection::vec(piece, 0..12).prop_map(|p| p.concat().into_bytes()),
         ]
+    }
+
+    /// JSON values whose object keys are field names of the API's request bodies, and whose
+    /// leaves are of every type: bodies that pass the parser and reach the handlers.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::{json, Value};
+        const KEYS: &[&str] = &[
+            "name",
+            "namespace",
+            "description",
+            "full_description",
+            "is_private",
+            "registry",
+            "immutable_tags",
+            "immutable_tags_rules",
+            "regex",
+            "role",
+            "member",
+            "username",
+            "password",
+            "code",
+            "login_2fa_token",
+            "identifier",
+            "secret",
+            "token_label",
+            "scopes",
+            "expires_at",
+            "is_active",
+            "invitees",
+            "org",
+            "team",
+            "dry_run",
+            "resources",
+            "path",
+            "actions",
+            "restricted_images",
+            "allow_official_images",
+            "allow_verified_publishers",
+            "schemas",
+            "userName",
+            "active",
+            "emails",
+            "Operations",
+            "op",
+            "value",
+            "displayName",
+            "members",
+            "filter",
+            "startIndex",
+            "count",
+            "attributes",
+            "excludedAttributes",
+            "sortBy",
+            "sortOrder",
+            "type",
+            "primary",
+            "restricted_images_enabled",
+            "permission",
+            "group_name",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            prop_oneof![
+                Just("fuzzowner".to_string()),
+                Just("fuzzorg".to_string()),
+                Just("repo".to_string()),
+                Just("team".to_string()),
+                Just("owner".to_string()),
+                Just("editor".to_string()),
+                Just("member".to_string()),
+                Just("repo:read".to_string()),
+                Just("2030-01-01T00:00:00Z".to_string()),
+                Just("urn:ietf:params:scim:schemas:core:2.0:User".to_string()),
+                Just("urn:ietf:params:scim:api:messages:2.0:PatchOp".to_string()),
+                Just("replace".to_string()),
+                "[a-z0-9._@:-]{0,20}",
+                "\\PC{0,12}",
+            ]
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 8, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                proptest::collection::btree_map(proptest::sample::select(KEYS), inner, 0..8).prop_map(
+                    |map| { Value::Object(map.into_iter().map(|(k, v)| (k.to_string(), v)).collect()) }
+                ),
+            ]
+        })
+    }
+
+    /// An operation selector and a body: structured JSON mostly, any bytes sometimes.
+    fn hub_input() -> impl Strategy<Value = Vec<u8>> {
+        let body = prop_oneof![
+            4 => json_value().prop_map(|v| v.to_string().into_bytes()),
+            1 => proptest::collection::vec(any::<u8>(), 0..200),
+        ];
+        (any::<u8>(), body).prop_map(|(selector, body)| [vec![selector], body].concat())
+    }
+
+    #[test]
+    fn hub_json_reaches_every_operation_with_a_body() {
+        assert!(super::HubApi::shared().endpoint_count() >= 20);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3_000))]
+        #[test]
+        fn hub_json(data in hub_input()) { super::hub_json(&data) }
     }
 
     proptest! {

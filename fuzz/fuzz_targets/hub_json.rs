@@ -1,0 +1,9 @@
+//! `wharf::fuzzing::hub_json`: JSON request bodies of the Hub API and SCIM through the real
+//! router; see its documentation for the properties checked. A crash found here becomes a
+//! test in `src/fuzzing/mod.rs`.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| wharf::fuzzing::hub_json(data));
