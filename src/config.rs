@@ -182,6 +182,11 @@ pub struct ServeArgs {
     /// request ends. [default: 60]
     #[arg(long, env = "WHARF_BODY_STALL_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub body_stall_timeout: Option<u64>,
+    /// Seconds a client may take to send a request's headers (on each request of a
+    /// connection) before the connection is closed: slow-header clients hold no connection
+    /// for long. [default: 30]
+    #[arg(long, env = "WHARF_HEADER_READ_TIMEOUT", value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_read_timeout: Option<u64>,
     /// Seconds between garbage collections (as `wharf gc`); 0 never collects. With several
     /// instances, one collects at a time. [default: 86400]
     #[arg(long, env = "WHARF_GC_INTERVAL", value_name = "SECS")]
@@ -310,6 +315,7 @@ pub struct FileConfig {
     pub gc_untagged: Option<UntaggedPolicy>,
     pub request_timeout: Option<u64>,
     pub body_stall_timeout: Option<u64>,
+    pub header_read_timeout: Option<u64>,
     pub trusted_proxies: Option<String>,
     pub upload_expiry: Option<u64>,
     pub tls_cert: Option<PathBuf>,
@@ -364,6 +370,7 @@ pub struct Settings {
     /// Time limits of requests (see `http::limits`).
     pub request_timeout: std::time::Duration,
     pub body_stall_timeout: std::time::Duration,
+    pub header_read_timeout: std::time::Duration,
 }
 
 /// `--trusted-proxies`: addresses (a single host) and CIDR ranges, comma-separated.
@@ -498,6 +505,13 @@ impl Settings {
                     .and_then(|s| s.body_stall_timeout)
                     .or(file.body_stall_timeout)
                     .unwrap_or(60)
+                    .max(1),
+            ),
+            header_read_timeout: std::time::Duration::from_secs(
+                serve
+                    .and_then(|s| s.header_read_timeout)
+                    .or(file.header_read_timeout)
+                    .unwrap_or(30)
                     .max(1),
             ),
             gc_untagged: serve

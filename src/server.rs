@@ -59,13 +59,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let service = NormalizePathLayer::trim_trailing_slash().layer(router);
     let service =
         ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+    let header_read_timeout = app.settings.header_read_timeout;
     match &app.settings.tls {
         None => {
-            axum::serve(listener, service)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?
+            let mut server = axum_server::from_tcp(listener.into_std()?)?;
+            // Each request's headers must arrive within the limit, or the connection is
+            // closed: a slow-header client holds a connection for no longer (HTTP/1; bodies
+            // have their own limits in `http::limits`).
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(header_read_timeout);
+            server.handle(stop_on_signal()).serve(service).await?
         }
-        Some(tls) => serve_tls(listener, tls, service).await?,
+        Some(tls) => serve_tls(listener, tls, header_read_timeout, service).await?,
     }
     tracing::info!("shutting down");
     if let Err(e) = app.flush_pulls().await {
@@ -145,24 +152,36 @@ fn spawn_gc(app: App) {
 
 /// Serves HTTPS with rustls until SIGTERM/SIGINT; SIGHUP reloads the certificate and key
 /// (a renewed certificate is used by new connections without a restart).
-async fn serve_tls(listener: TcpListener, tls: &TlsFiles, service: Service) -> anyhow::Result<()> {
-    // The same crypto provider as the S3 client's.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load the TLS certificate and key: {e}"))?;
-    spawn_tls_reload(config.clone(), tls.clone());
+/// A handle that shuts the server down gracefully on SIGINT or SIGTERM: no new
+/// connections, the open ones finish their requests.
+fn stop_on_signal() -> axum_server::Handle<SocketAddr> {
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         stopping.graceful_shutdown(None);
     });
-    let listener = listener.into_std()?;
-    axum_server::from_tcp_rustls(listener, config)?
-        .handle(handle)
-        .serve(service)
-        .await?;
+    handle
+}
+
+async fn serve_tls(
+    listener: TcpListener,
+    tls: &TlsFiles,
+    header_read_timeout: std::time::Duration,
+    service: Service,
+) -> anyhow::Result<()> {
+    // The same crypto provider as the S3 client's.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the TLS certificate and key: {e}"))?;
+    spawn_tls_reload(config.clone(), tls.clone());
+    let mut server = axum_server::from_tcp_rustls(listener.into_std()?, config)?;
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(header_read_timeout);
+    server.handle(stop_on_signal()).serve(service).await?;
     Ok(())
 }
 

@@ -353,17 +353,44 @@ async fn half_sent(server: &Server, head: &str) -> String {
     String::from_utf8_lossy(&answer[..n]).into_owned()
 }
 
-/// A Hub request whose body stops arriving is answered 503 after the request timeout; a
+/// Headers that never end close the connection after the header timeout; a Hub request
+/// whose body stops arriving is answered 503 after the request timeout; a
 /// registry upload whose body stops arriving ends after the stall timeout, and the upload
 /// stays where it was.
 async fn stalled_requests_are_cut_off(backend: Backend) {
     let server = Server::start_with(
         &backend,
-        &["--request-timeout", "1", "--body-stall-timeout", "1"],
+        &[
+            "--request-timeout",
+            "1",
+            "--body-stall-timeout",
+            "1",
+            "--header-read-timeout",
+            "1",
+        ],
         &[],
     )
     .await;
     server.create_user("alice").await;
+
+    // Headers that never end: the connection is closed once the header timeout passes.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = server.base.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        conn.write_all(b"GET /v2/ HTTP/1.1\r\nHost: wharf\r\nX-Slow: ")
+            .await
+            .expect("write part of the headers");
+        let mut answer = vec![0; 4096];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), conn.read(&mut answer))
+            .await
+            .expect("the server gives up on headers that never end within seconds");
+        assert!(
+            matches!(read, Ok(0) | Err(_)) || String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 408"),
+            "the connection is closed: {read:?}"
+        );
+    }
+
     let answer = half_sent(
         &server,
         "POST /v2/users/login HTTP/1.1\r\nHost: wharf\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
