@@ -302,6 +302,8 @@ impl App {
             ) => Some(user_id),
             _ => None,
         };
+        let ids: Vec<&str> = rows.iter().map(|repo| repo.id.as_str()).collect();
+        let mut contents = self.store.repository_contents(&ids).await?;
         let mut views = Vec::with_capacity(rows.len());
         for repo in rows {
             let mut owner = owner.clone();
@@ -320,7 +322,7 @@ impl App {
                 owner,
                 is_private: Some(repo.is_private),
             };
-            let content = self.store.repository_content(&repo.id).await?;
+            let content = contents.remove(&repo.id).unwrap_or_default();
             views.push(RepoView {
                 permissions: permissions_of(principal, &standing),
                 repo,

@@ -1,6 +1,8 @@
 //! Repositories and tags as the Hub API lists them, repository settings, and team access
 //! to repositories (`repository_teams`). The registry's own rows are in `registry.rs`.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -165,28 +167,57 @@ impl Store {
 
     /// Storage size and manifest media types of a repository.
     pub async fn repository_content(&self, repository_id: &str) -> StoreResult<RepoContent> {
-        let size: Option<i64> = sqlx::query(
-            // PostgreSQL sums BIGINTs as NUMERIC: cast back.
-            "SELECT CAST(SUM(b.size) AS BIGINT) AS size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest \
-             WHERE rb.repository_id = $1",
-        )
-        .bind(repository_id)
-        .fetch_one(self.reader())
-        .await?
-        .try_get("size")?;
-        let rows = sqlx::query(
-            "SELECT DISTINCT media_type FROM manifests WHERE repository_id = $1 ORDER BY media_type",
-        )
-        .bind(repository_id)
-        .fetch_all(self.reader())
-        .await?;
-        Ok(RepoContent {
-            storage_size: size.unwrap_or(0),
-            media_types: rows
-                .iter()
-                .map(|r| r.try_get("media_type"))
-                .collect::<Result<_, _>>()?,
-        })
+        let mut contents = self.repository_contents(&[repository_id]).await?;
+        Ok(contents.remove(repository_id).unwrap_or_default())
+    }
+
+    /// Storage size and manifest media types of each of `repository_ids` (a page of a
+    /// listing), in two queries whatever their number.
+    pub async fn repository_contents(
+        &self,
+        repository_ids: &[&str],
+    ) -> StoreResult<HashMap<String, RepoContent>> {
+        let mut contents: HashMap<String, RepoContent> = repository_ids
+            .iter()
+            .map(|id| (id.to_string(), RepoContent::default()))
+            .collect();
+        if repository_ids.is_empty() {
+            return Ok(contents);
+        }
+        let ids = (1..=repository_ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // PostgreSQL sums BIGINTs as NUMERIC: cast back.
+        let sizes = format!(
+            "SELECT rb.repository_id, CAST(SUM(b.size) AS BIGINT) AS size FROM repository_blobs rb \
+             JOIN blobs b ON b.digest = rb.digest WHERE rb.repository_id IN ({ids}) GROUP BY rb.repository_id"
+        );
+        let types = format!(
+            "SELECT DISTINCT repository_id, media_type FROM manifests WHERE repository_id IN ({ids}) \
+             ORDER BY repository_id, media_type"
+        );
+        let mut query = sqlx::query(&sizes);
+        for id in repository_ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            let id: String = row.try_get("repository_id")?;
+            if let Some(content) = contents.get_mut(&id) {
+                content.storage_size = row.try_get::<Option<i64>, _>("size")?.unwrap_or(0);
+            }
+        }
+        let mut query = sqlx::query(&types);
+        for id in repository_ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(self.reader()).await? {
+            let id: String = row.try_get("repository_id")?;
+            if let Some(content) = contents.get_mut(&id) {
+                content.media_types.push(row.try_get("media_type")?);
+            }
+        }
+        Ok(contents)
     }
 
     /// Sets the descriptions; `None` leaves one as it is.
