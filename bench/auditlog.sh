@@ -107,31 +107,8 @@ done
 BENCH_NAME=auditlog
 # shellcheck source=bench/lib.sh
 source "$ROOT/bench/lib.sh"
+SERVE_FLAGS=(--audit-rate-limit 0)
 PASSWORD=bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-
-# STORE: the arguments that select the store of the current run (data dir, database URL).
-STORE=() DATA=''
-
-wait_ready() { # PID: until /healthz answers 200; fail if the process dies or 60 s pass
-    local pid=$1 i
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/logs/wharf.log" >&2; die "Wharf exited at start"; }
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 200 ]] && return 0
-        sleep 0.1
-    done
-    tail -20 "$WORK/logs/wharf.log" >&2
-    die "Wharf did not answer /healthz within 60 s"
-}
-start_wharf() {
-    # Nothing may answer on the port before this server does: a leftover one would be measured.
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 000 ]] ||
-        die "something already answers on $HOST"
-    "$WHARF" "${STORE[@]}" serve --listen "$HOST" --rate-limit 0 --audit-rate-limit 0 --token-ttl 3600 \
-        >>"$WORK/logs/wharf.log" 2>&1 &
-    WHARF_PID=$!
-    wait_ready "$WHARF_PID"
-}
-stop_wharf() { stop "$WHARF_PID"; WHARF_PID=''; }
 
 # ---- the events -----------------------------------------------------------------------------
 # Event i (0 = newest) was recorded at T0 - i * STEP microseconds; EVENTS * STEP is 100 days.
@@ -187,17 +164,13 @@ FAILED=0
 QUERIES=(page1 action actor window deep rareaction rareactor)
 declare -A R # results, keyed "backend.query" and "backend.query_p99"
 
-to_ms() { awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
-    else if (v ~ /m$/) printf "%.3f", v * 60000; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "n/a" }'; }
-
-# check_body FILE FIELD VALUE FROM TO: the body holds exactly 25 events of acme, newest first,
+# check_body FIELD VALUE FROM TO FILE: the body holds exactly 25 events of acme, newest first,
 # each with FIELD = VALUE (unless FIELD is empty) and a timestamp within FROM..TO (unless
 # empty); prints what is wrong, nothing when all is well.
 check_body() {
     python3 - "$@" <<'EOF'
 import json, sys
-path, field, value, lo, hi = sys.argv[1:6]
+field, value, lo, hi, path = sys.argv[1:6]
 try:
     logs = json.load(open(path)).get("logs")
 except ValueError as e:
@@ -219,62 +192,14 @@ print("; ".join(problems))
 EOF
 }
 
-# settle: wait (at most 120 s) until Wharf uses less than a tenth of a core, so that requests
-# of the previous load run that were still being served when wrk stopped do not slow the next.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WHARF_PID/stat"; }
-settle() {
-    local i a b
-    for ((i = 0; i < 120; i++)); do
-        a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
-        (((b - a) * 10 < $(getconf CLK_TCK))) && return 0
-    done
-    log "Wharf still busy after 120 s"
-}
-
-# measure BACKEND QUERY PATH FIELD VALUE FROM TO
+# measure BACKEND QUERY PATH FIELD VALUE FROM TO: one query, loaded (see load_query in lib.sh)
 measure() {
-    local backend=$1 q=$2 path=$3 key=$1.$2 code problems out rps p50 p99 bad errors
-    local t0 t1 seconds done
-    local url=http://$HOST$path body=$WORK/logs/$backend-$q.json auth="Authorization: Bearer $SESSION"
-    R[$key]=FAIL R[${key}_p99]=FAIL
-    settle
-    t0=$(now)
-    code=$(curl -sS --max-time 60 -o "$body" -w '%{http_code}' -H "$auth" "$url" || echo 000)
-    t1=$(now)
-    if [[ $code != 200 ]]; then
-        log "$backend: GET $path answered $code: $(head -c 300 "$body" 2>/dev/null)"; FAILED=1; return 0
-    fi
-    problems=$(check_body "$body" "$4" "$5" "$6" "$7")
-    if [[ -n $problems ]]; then
-        log "$backend: GET $path: $problems"; FAILED=1; return 0
-    fi
-    seconds=$(awk -v t="$(calc "$t1 - $t0" 3)" -v c="$WRK_CONNS" -v lo="$WRK_SECONDS" -v hi="$WRK_MAX_SECONDS" \
-        'BEGIN { d = int(2 * t * c + 0.999); if (d < lo) d = lo; if (d > hi) d = hi; print d }')
-    R[${key}_s]=$seconds
-    log "$backend: GET $path: 200, 25 results (one request: $(calc "($t1 - $t0) * 1000") ms); wrk for $seconds s"
-    if ! out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${seconds}s" --timeout 60s --latency \
-        -H "$auth" "$url" 2>&1); then
-        log "$backend: wrk failed: $out"; FAILED=1; return 0
-    fi
-    printf '%s\n' "$out" >"$WORK/logs/$backend-$q.wrk"
-    rps=$(awk '/^Requests\/sec:/ { printf($2 < 10 ? "%.1f" : "%.0f", $2) }' <<<"$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
-    errors=$(awk '/Socket errors:/ { for (i = 3; i <= NF; i++) s += $i } END { print s + 0 }' <<<"$out")
-    done=$(awk '/ requests in / { print $1 }' <<<"$out")
-    [[ -n $rps && ${done:-0} -gt 0 ]] || { log "$backend: the load run completed no request"; FAILED=1; return 0; }
-    log "$backend $q: $rps req/s, p50 $p50 ms, p99 $p99 ms ($done requests in $seconds s), non-200 ${bad:-0}, socket errors ${errors:-0}"
-    ((done >= 4 * WRK_CONNS)) || log "$backend $q: only $done requests: few samples for a p99"
-    if [[ ${bad:-0} != 0 || ${errors:-0} != 0 ]]; then
-        log "$backend: the load run had failed requests; its figures are not reported"; FAILED=1; return 0
-    fi
-    R[$key]=$rps R[${key}_p99]=$p99
+    load_query "$1.$2" "$1 $2" "$3" "Authorization: Bearer $SESSION" check_body "$4" "$5" "$6" "$7"
 }
 
 # run BACKEND: one fresh store, seeded with EVENTS events, measured
 run() {
-    local backend=$1 t0 t1 got token_json
+    local backend=$1 t0 t1 got
     DATA=$WORK/data-$backend
     if [[ $backend == sqlite ]]; then
         STORE=(--data-dir "$DATA")
@@ -304,11 +229,7 @@ run() {
     log "$backend: seeded in ${R[$backend.seed_s]} s ($got events of acme)"
 
     start_wharf
-    token_json=$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
-        -d "{\"username\": \"alice\", \"password\": \"$PASSWORD\"}" "http://$HOST/v2/users/login") ||
-        die "cannot reach the login endpoint"
-    SESSION=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
-        die "no token in the login answer: $token_json"
+    SESSION=$(login alice)
 
     local base=/v2/auditlogs/acme
     measure "$backend" page1 "$base?page=1&page_size=25" "" "" "" ""

@@ -106,30 +106,6 @@ source "$ROOT/bench/lib.sh"
 echo '{}' >"$WORK/auth.json" # skopeo must not use credentials stored by someone else
 PASSWORD=bench-$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 
-# STORE: the arguments that select the store of the current run (data dir, database URL).
-STORE=() DATA=''
-
-wait_ready() { # PID: until /healthz answers 200; fail if the process dies or 60 s pass
-    local pid=$1 i
-    for ((i = 0; i < 600; i++)); do
-        kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/logs/wharf.log" >&2; die "Wharf exited at start"; }
-        [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 200 ]] && return 0
-        sleep 0.1
-    done
-    tail -20 "$WORK/logs/wharf.log" >&2
-    die "Wharf did not answer /healthz within 60 s"
-}
-start_wharf() {
-    # Nothing may answer on the port before this server does: a leftover one would be measured.
-    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$HOST/healthz" || true) == 000 ]] ||
-        die "something already answers on $HOST"
-    "$WHARF" "${STORE[@]}" serve --listen "$HOST" --rate-limit 0 --token-ttl 3600 --registry-token-ttl 3600 \
-        >>"$WORK/logs/wharf.log" 2>&1 &
-    WHARF_PID=$!
-    wait_ready "$WHARF_PID"
-}
-stop_wharf() { stop "$WHARF_PID"; WHARF_PID=''; }
-
 tag_name() { printf 't%07d' "$1"; }
 
 # ---- the image ------------------------------------------------------------------------------
@@ -178,16 +154,12 @@ count_tags() { # backend
 FAILED=0
 declare -A R # results, keyed "backend.size.query" and "backend.size.query_p99"
 
-to_ms() { awk -v v="$1" 'BEGIN {
-    if (v ~ /us$/) printf "%.3f", v / 1000; else if (v ~ /ms$/) printf "%.3f", v + 0;
-    else if (v ~ /m$/) printf "%.3f", v * 60000; else if (v ~ /s$/) printf "%.3f", v * 1000; else print "n/a" }'; }
-
-# check KIND FILE N EXPECTED_FIRST: the body holds exactly 100 tags, the first EXPECTED_FIRST,
+# check_body KIND N EXPECTED_FIRST FILE: the body holds exactly 100 tags, the first EXPECTED_FIRST,
 # and (Hub) a count of N; prints what is wrong, nothing when all is well.
 check_body() {
     python3 - "$@" <<'EOF'
 import json, sys
-kind, path, n, first = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+kind, n, first, path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 try:
     body = json.load(open(path))
 except ValueError as e:
@@ -204,59 +176,6 @@ if kind == "hub" and body.get("count") != n:
     problems.append("count %s, not %d" % (body.get("count"), n))
 print("; ".join(problems))
 EOF
-}
-
-# settle: wait (at most 120 s) until Wharf uses less than a tenth of a core, so that requests
-# of the previous load run that were still being served when wrk stopped do not slow the next.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$WHARF_PID/stat"; }
-settle() {
-    local i a b
-    for ((i = 0; i < 120; i++)); do
-        a=$(cpu_ticks); sleep 1; b=$(cpu_ticks)
-        (((b - a) * 10 < $(getconf CLK_TCK))) && return 0
-    done
-    log "Wharf still busy after 120 s"
-}
-
-# measure BACKEND N QUERY PATH KIND FIRST AUTH_HEADER
-measure() {
-    local backend=$1 n=$2 q=$3 path=$4 kind=$5 first=$6 auth=$7 key=$1.$2.$3 code problems out rps p50 p99 bad errors
-    local t0 t1 seconds done
-    local url=http://$HOST$path body=$WORK/logs/$backend-$n-$q.json
-    R[$key]=FAIL R[${key}_p99]=FAIL
-    settle
-    t0=$(now)
-    code=$(curl -sS --max-time 60 -o "$body" -w '%{http_code}' -H "$auth" "$url" || echo 000)
-    t1=$(now)
-    if [[ $code != 200 ]]; then
-        log "$backend $n: GET $path answered $code: $(head -c 300 "$body" 2>/dev/null)"; FAILED=1; return 0
-    fi
-    problems=$(check_body "$kind" "$body" "$n" "$first")
-    if [[ -n $problems ]]; then
-        log "$backend $n: GET $path: $problems"; FAILED=1; return 0
-    fi
-    seconds=$(awk -v t="$(calc "$t1 - $t0" 3)" -v c="$WRK_CONNS" -v lo="$WRK_SECONDS" -v hi="$WRK_MAX_SECONDS" \
-        'BEGIN { d = int(2 * t * c + 0.999); if (d < lo) d = lo; if (d > hi) d = hi; print d }')
-    R[${key}_s]=$seconds
-    log "$backend $n: GET $path: 200, 100 results from $first on (one request: $(calc "($t1 - $t0) * 1000") ms); wrk for $seconds s"
-    if ! out=$(wrk -t "$WRK_THREADS" -c "$WRK_CONNS" -d "${seconds}s" --timeout 60s --latency \
-        -H "$auth" "$url" 2>&1); then
-        log "$backend $n: wrk failed: $out"; FAILED=1; return 0
-    fi
-    printf '%s\n' "$out" >"$WORK/logs/$backend-$n-$q.wrk"
-    rps=$(awk '/^Requests\/sec:/ { printf($2 < 10 ? "%.1f" : "%.0f", $2) }' <<<"$out")
-    p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    bad=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
-    errors=$(awk '/Socket errors:/ { for (i = 3; i <= NF; i++) s += $i } END { print s + 0 }' <<<"$out")
-    done=$(awk '/ requests in / { print $1 }' <<<"$out")
-    [[ -n $rps && ${done:-0} -gt 0 ]] || { log "$backend $n: the load run completed no request"; FAILED=1; return 0; }
-    log "$backend $n $q: $rps req/s, p50 $p50 ms, p99 $p99 ms ($done requests in $seconds s), non-200 ${bad:-0}, socket errors ${errors:-0}"
-    ((done >= 4 * WRK_CONNS)) || log "$backend $n $q: only $done requests: few samples for a p99"
-    if [[ ${bad:-0} != 0 || ${errors:-0} != 0 ]]; then
-        log "$backend $n: the load run had failed requests; its figures are not reported"; FAILED=1; return 0
-    fi
-    R[$key]=$rps R[${key}_p99]=$p99
 }
 
 # run BACKEND N: one fresh store, seeded with N tags, measured
@@ -295,11 +214,7 @@ run() {
     log "$backend $n: seeded in ${R[$backend.$n.seed_s]} s"
 
     start_wharf
-    token_json=$(curl -sS --max-time 30 -H 'Content-Type: application/json' \
-        -d "{\"username\": \"alice\", \"password\": \"$PASSWORD\"}" "http://$HOST/v2/users/login") ||
-        die "cannot reach the login endpoint"
-    session=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
-        die "no token in the login answer: $token_json"
+    session=$(login alice)
     token_json=$(curl -sS --max-time 30 -u "alice:$PASSWORD" \
         "http://$HOST/token?service=$HOST&scope=repository:alice/many:pull") || die "cannot reach /token"
     registry=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<<"$token_json") ||
@@ -307,12 +222,12 @@ run() {
 
     deep=$((n / 100))
     last=$(tag_name $((n - 101)))
-    measure "$backend" "$n" page1 "/v2/namespaces/alice/repositories/many/tags?page=1&page_size=100" \
-        hub "$(tag_name 0)" "Authorization: Bearer $session"
-    measure "$backend" "$n" deep "/v2/namespaces/alice/repositories/many/tags?page=$deep&page_size=100" \
-        hub "$(tag_name $((n - 100)))" "Authorization: Bearer $session"
-    measure "$backend" "$n" list "/v2/alice/many/tags/list?n=100&last=$last" \
-        list "$(tag_name $((n - 100)))" "Authorization: Bearer $registry"
+    load_query "$backend.$n.page1" "$backend $n page1" "/v2/namespaces/alice/repositories/many/tags?page=1&page_size=100" \
+        "Authorization: Bearer $session" check_body hub "$n" "$(tag_name 0)"
+    load_query "$backend.$n.deep" "$backend $n deep" "/v2/namespaces/alice/repositories/many/tags?page=$deep&page_size=100" \
+        "Authorization: Bearer $session" check_body hub "$n" "$(tag_name $((n - 100)))"
+    load_query "$backend.$n.list" "$backend $n list" "/v2/alice/many/tags/list?n=100&last=$last" \
+        "Authorization: Bearer $registry" check_body list "$n" "$(tag_name $((n - 100)))"
     stop_wharf
     if [[ $KEEP == 1 ]]; then
         log "$backend $n: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"

@@ -83,7 +83,7 @@ now() { date +%s.%N; }
 # calc EXPR with awk's arithmetic: bash has none for fractions.
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 
-for tool in skopeo docker-registry curl python3 timeout cargo; do
+for tool in skopeo docker-registry curl python3 timeout cargo /usr/bin/time; do
     command -v "$tool" >/dev/null || die "$tool is needed and not installed"
 done
 
@@ -244,12 +244,14 @@ copy() {
     local ref=docker://$host/bench/$name:tag
     if [[ $dir == push ]]; then
         [[ $reg == wharf ]] && creds=(--dest-creds "bench:$PASSWORD")
-        timeout "$COPY_TIMEOUT" skopeo --insecure-policy copy -q --retry-times 0 --preserve-digests --authfile "$WORK/auth.json" \
+        /usr/bin/time -a -o "$WORK/client-cpu" -f '%U %S' \
+            timeout "$COPY_TIMEOUT" skopeo --insecure-policy copy -q --retry-times 0 --preserve-digests --authfile "$WORK/auth.json" \
             --dest-tls-verify=false "${creds[@]}" "oci:$WORK/src/$name:tag" "$ref" \
             >"$WORK/logs/$reg-$dir-$name.log" 2>&1 || rc=$?
     else
         [[ $reg == wharf ]] && creds=(--src-creds "bench:$PASSWORD")
-        timeout "$COPY_TIMEOUT" skopeo --insecure-policy copy -q --retry-times 0 --preserve-digests --authfile "$WORK/auth.json" \
+        /usr/bin/time -a -o "$WORK/client-cpu" -f '%U %S' \
+            timeout "$COPY_TIMEOUT" skopeo --insecure-policy copy -q --retry-times 0 --preserve-digests --authfile "$WORK/auth.json" \
             --src-tls-verify=false "${creds[@]}" "$ref" "oci:$WORK/pull-$reg/$name:tag" \
             >"$WORK/logs/$reg-$dir-$name.log" 2>&1 || rc=$?
     fi
@@ -261,12 +263,19 @@ copy() {
     fi
 }
 
-# copies REGISTRY push|pull: all images, one after the other; sets R[REGISTRY.DIR]
+# CPU seconds (user + system) the process PID has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+
+# copies REGISTRY push|pull: all images, one after the other; sets R[REGISTRY.DIR], and the
+# CPU seconds the client (every skopeo) and the server spent on the phase, as a share of
+# one core over its wall time: R[REGISTRY.DIR_client_cpu], R[REGISTRY.DIR_server_cpu] (%).
 copies() {
-    local reg=$1 dir=$2 k t0 t1 got
+    local reg=$1 dir=$2 k t0 t1 got server0 server1 client
     # Write back what earlier phases left dirty, so that this phase does not pay for it.
     [[ $dir == pull ]] && mkdir -p "$WORK/pull-$reg"
     sync
+    : >"$WORK/client-cpu"
+    server0=$(cpu_seconds "$(pid_of "$reg")")
     t0=$(now)
     for ((k = 0; k < IMAGES; k++)); do
         if ! copy "$reg" "$dir" "img$k"; then
@@ -274,8 +283,13 @@ copies() {
         fi
     done
     t1=$(now)
+    server1=$(cpu_seconds "$(pid_of "$reg")")
+    client=$(awk '{ s += $1 + $2 } END { printf "%.2f", s }' "$WORK/client-cpu")
     R[$reg.$dir]=$(calc "$TOTAL_BYTES / 1048576 / ($t1 - $t0)")
-    log "$reg: $dir $(calc "$t1 - $t0" 2) s, ${R[$reg.$dir]} MiB/s"
+    R[$reg.${dir}_client_cpu]=$(calc "100 * $client / ($t1 - $t0)" 0)
+    R[$reg.${dir}_server_cpu]=$(calc "100 * ($server1 - $server0) / ($t1 - $t0)" 0)
+    log "$reg: $dir $(calc "$t1 - $t0" 2) s, ${R[$reg.$dir]} MiB/s; CPU: skopeo ${R[$reg.${dir}_client_cpu]}%," \
+        "server ${R[$reg.${dir}_server_cpu]}% of one core"
     if [[ $dir == pull ]]; then
         for ((k = 0; k < IMAGES; k++)); do
             got=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' \
@@ -450,6 +464,10 @@ echo "Wharf vs CNCF registry: $IMAGES image(s) x $LAYERS layer(s) x $LAYER_MB Mi
 printf '%-40s %12s %14s %12s   %s\n' figure Wharf "CNCF registry" "Wharf/CNCF" "better"
 row "push (MiB/s)" push "higher"
 row "pull (MiB/s)" pull "higher"
+row "  push: skopeo CPU (% of a core)" push_client_cpu ""
+row "  push: server CPU (% of a core)" push_server_cpu "lower"
+row "  pull: skopeo CPU (% of a core)" pull_client_cpu ""
+row "  pull: server CPU (% of a core)" pull_server_cpu "lower"
 row "GET manifest (requests/s)" manifest "higher"
 row "GET manifest p99 latency (ms)" manifest_p99 "lower"
 row "GET tags/list (requests/s)" tags "higher"
@@ -460,7 +478,7 @@ if ((RSS_MB > 0)); then
     row "peak RSS right after start (MiB)" idle_rss "lower"
 fi
 kv="images=$IMAGES layers=$LAYERS layer_mb=$LAYER_MB bytes=$TOTAL_BYTES loadgen=$LOADGEN secret=$SECRET"
-for key in push pull manifest manifest_p99 tags tags_p99 big_push rss idle_rss; do
+for key in push pull push_client_cpu push_server_cpu pull_client_cpu pull_server_cpu manifest manifest_p99 tags tags_p99 big_push rss idle_rss; do
     [[ -n ${R[wharf.$key]:-} || -n ${R[cncf.$key]:-} ]] || continue
     kv+=" wharf_$key=${R[wharf.$key]:-n/a} cncf_$key=${R[cncf.$key]:-n/a} ratio_$key=$(ratio "${R[wharf.$key]:-}" "${R[cncf.$key]:-}")"
 done
