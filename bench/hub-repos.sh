@@ -21,13 +21,15 @@
 # (owner alice) in a fresh store, starts Wharf, pushes one small real image
 # (bench/mkimage.py, skopeo) as acme/r0000000, stops Wharf and inserts repositories
 # acme/r0000001 … acme/r(N-1) straight into the store, each updated one second before the
-# previous, each linking the pushed image's blobs and holding its manifest tag and references (so that
+# previous (so newest first is also name order), each linking the pushed image's blobs and
+# holding its manifest, tag and references (so that
 # every listed repository has a storage size and media types to report). Then it restarts
 # Wharf, checks each query once with curl (status 200, 100 results, the expected first
 # repository, the right total), and runs wrk on it, as alice (the owner):
-#   page1   GET /v2/namespaces/acme/repositories?page=1&page_size=100 (newest first)
+#   page1   GET /v2/namespaces/acme/repositories?page=1&page_size=100 (the default order: by name)
 #   deep    GET /v2/namespaces/acme/repositories?page=N/100&page_size=100 (the last page)
-#   byname  GET /v2/namespaces/acme/repositories?ordering=name&page=N/200&page_size=100
+#   updated GET /v2/namespaces/acme/repositories?ordering=-last_updated&page=N/200&page_size=100
+#           (newest first, a page in the middle)
 #   search  GET /v2/namespaces/acme/repositories?name=r00001&page_size=100 (100 of N match)
 # Prints a table and, last, one line of key=value pairs. Exits non-zero if a check or a load
 # run fails.
@@ -238,7 +240,7 @@ run() {
         check_body "$n" "$(repo_name 0)"
     load_query "$backend.$n.deep" "$backend $n deep" "$base?page=$((n / 100))&page_size=100" "$auth" \
         check_body "$n" "$(repo_name $((n - 100)))"
-    load_query "$backend.$n.byname" "$backend $n byname" "$base?ordering=name&page=$((n / 200))&page_size=100" "$auth" \
+    load_query "$backend.$n.updated" "$backend $n updated" "$base?ordering=-last_updated&page=$((n / 200))&page_size=100" "$auth" \
         check_body "$n" "$(repo_name $((n / 2 - 100)))"
     load_query "$backend.$n.search" "$backend $n search" "$base?name=r00001&page_size=100" "$auth" \
         check_body 100 "$(repo_name 100)"
@@ -270,7 +272,7 @@ done
 
 # ---- report -----------------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-QUERIES=(page1 deep byname search)
+QUERIES=(page1 deep updated search)
 echo
 echo "Repository listing: wrk -t$WRK_THREADS -c$WRK_CONNS for ${WRK_SECONDS}-${WRK_MAX_SECONDS} s per query, page size 100;" \
     "$(nproc) cores; load average $LOAD_START -> $LOAD_END"

@@ -144,12 +144,27 @@ impl Store {
         limit: i64,
     ) -> StoreResult<(Vec<RepositoryRow>, i64)> {
         let (condition, values) = repo_filter_sql(filter);
-        let count_sql = format!("SELECT COUNT(*) AS n FROM repositories WHERE {condition}");
+        // Unfiltered listings read the namespace's counts (kept by triggers, migration
+        // 0011); a name search or a member's view counts what matches.
+        let count_sql = match (filter.name, &filter.visibility) {
+            (None, RepoVisibility::All) => {
+                "SELECT repository_count AS n FROM namespaces WHERE name = $1".to_string()
+            }
+            (None, RepoVisibility::Public) => {
+                "SELECT public_repository_count AS n FROM namespaces WHERE name = $1".to_string()
+            }
+            _ => format!("SELECT COUNT(*) AS n FROM repositories WHERE {condition}"),
+        };
         let mut count = sqlx::query(&count_sql);
         for value in &values {
             count = count.bind(value.as_str());
         }
-        let total: i64 = count.fetch_one(self.reader()).await?.try_get("n")?;
+        let total: i64 = count
+            .fetch_optional(self.reader())
+            .await?
+            .map(|row| row.try_get("n"))
+            .transpose()?
+            .unwrap_or(0);
         let sql = format!(
             "SELECT {REPO_COLUMNS} FROM repositories WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
             ordering.sql(),

@@ -2272,7 +2272,59 @@ async fn team_access_through_registry(backend: Backend) {
     assert_eq!(granted(s, member, repo).await, Vec::<String>::new());
 }
 
+/// The `count` of an unfiltered listing (kept per namespace by the store) follows creation,
+/// privacy changes and deletion, for the owner (every repository) and for anonymous
+/// callers (the public ones); a name search counts what matches.
+async fn list_counts_follow_changes(backend: Backend) {
+    let (server, alice) = Server::start_as(&backend, "alice").await;
+    let path = repos_path("alice");
+    // (what alice counts, what an anonymous caller counts)
+    async fn counts(server: &Server, alice: &str) -> (u64, u64) {
+        let path = repos_path("alice");
+        let all = listed(server, Some(alice), &path).await.0;
+        let public = listed(server, None, &path).await.0;
+        (all, public)
+    }
+    assert_eq!(counts(&server, &alice).await, (0, 0));
+    for (name, is_private) in [("one", false), ("two", false), ("three", true)] {
+        new_repo(&server, &alice, "alice", name, is_private).await;
+    }
+    assert_eq!(counts(&server, &alice).await, (3, 2));
+    assert_eq!(
+        listed(&server, Some(&alice), &format!("{path}?name=t")).await.0,
+        2
+    );
+
+    let private = Some(json!({"is_private": true}));
+    server
+        .expect(
+            Method::POST,
+            &format!("{}/privacy", legacy_repo("alice", "one")),
+            Some(&alice),
+            private,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(counts(&server, &alice).await, (3, 1));
+    server
+        .expect(
+            Method::DELETE,
+            &legacy_repo("alice", "two"),
+            Some(&alice),
+            None,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    assert_eq!(counts(&server, &alice).await, (2, 0));
+    // A push creates the repository it names.
+    let registry = Registry::login(&server, Some(("alice", PASSWORD)), &["alice/pushed"], ALL).await;
+    registry.push_image("alice/pushed", "v1").await;
+    let (all, _) = counts(&server, &alice).await;
+    assert_eq!(all, 3);
+}
+
 crate::both_backends!(
+    list_counts_follow_changes,
     list_filters_orders_and_pages,
     visibility_and_permissions,
     create_and_get,
