@@ -82,7 +82,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Periodic clean-up of expired rows, and pull counts written about once a second.
+/// Periodic clean-up of expired rows; pull counts written and latency samples folded into
+/// the metrics' histograms about once a second.
 fn spawn_housekeeping(app: App) {
     let pulls = app.clone();
     tokio::spawn(async move {
@@ -92,6 +93,9 @@ fn spawn_housekeeping(app: App) {
             if let Err(e) = pulls.flush_pulls().await {
                 tracing::warn!(error = %e, "writing pull counts failed; will retry");
             }
+            // Samples wait in a queue until the next scrape of /metrics, or this: without it,
+            // a server nobody scrapes would keep every request's latency.
+            crate::http::metrics::fold_samples();
         }
     });
     let every = std::time::Duration::from_secs(app.settings.housekeeping_interval_secs);

@@ -48,6 +48,14 @@ pub fn recorder() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Folds the latency samples recorded since the last call into their histograms (what a
+/// scrape of `/metrics` also does), so that they do not pile up between scrapes.
+pub fn fold_samples() {
+    if let Some(handle) = recorder() {
+        handle.run_upkeep();
+    }
+}
+
 /// The route label of a request: its route template, or for the registry's catch-all the
 /// kind of endpoint (`/v2/<name>/manifests/<reference>`), so that repository names and
 /// digests never become labels.
