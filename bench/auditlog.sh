@@ -48,61 +48,14 @@
 # run fails.
 set -euo pipefail
 
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-0}"; }
-
-# ---- arguments ----------------------------------------------------------------------------
-EVENTS=${EVENTS:-1000000}
-BACKENDS=${BACKENDS:-sqlite,postgres}
-PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
-WRK_SECONDS=${WRK_SECONDS:-5}
-WRK_THREADS=${WRK_THREADS:-2}
-WRK_CONNS=${WRK_CONNS:-16}
-WRK_MAX_SECONDS=${WRK_MAX_SECONDS:-60}
-BUILD=${BUILD:-1}
-KEEP=${KEEP:-0}
-positional=0
-for arg in "$@"; do
-    case $arg in
-        -h | --help) usage 0 ;;
-        EVENTS=* | BACKENDS=* | PG_URL=* | WRK_SECONDS=* | WRK_THREADS=* | WRK_CONNS=* | WRK_MAX_SECONDS=* | BUILD=* | KEEP=*)
-            printf -v "${arg%%=*}" '%s' "${arg#*=}" ;;
-        *=*) echo "unknown setting: $arg (see --help)" >&2; exit 2 ;;
-        *)
-            case $positional in
-                0) EVENTS=$arg ;;
-                *) echo "too many arguments: $arg (see --help)" >&2; exit 2 ;;
-            esac
-            positional=$((positional + 1)) ;;
-    esac
-done
-for key in WRK_SECONDS WRK_THREADS WRK_CONNS WRK_MAX_SECONDS BUILD KEEP; do
-    [[ ${!key} =~ ^[0-9]+$ ]] || { echo "$key must be a whole number, not '${!key}'" >&2; exit 2; }
-done
-((WRK_SECONDS >= 1 && WRK_THREADS >= 1 && WRK_CONNS >= WRK_THREADS)) ||
-    { echo "WRK_SECONDS and WRK_THREADS must be at least 1, WRK_CONNS at least WRK_THREADS" >&2; exit 2; }
+# ---- settings -----------------------------------------------------------------------------
+# shellcheck source=bench/hub-settings.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub-settings.sh"
+SIZE_KEY=EVENTS EVENTS=${EVENTS:-1000000}
+hub_settings "$@"
 [[ $EVENTS =~ ^[0-9]+$ ]] && ((EVENTS >= 100000 && EVENTS % 100 == 0 && EVENTS <= 100000000)) ||
     { echo "EVENTS must be a multiple of 100 from 100000 to 100000000, not '$EVENTS'" >&2; exit 2; }
-IFS=, read -r -a BACKEND_LIST <<<"$BACKENDS"
-((${#BACKEND_LIST[@]} >= 1)) || { echo "BACKENDS is empty" >&2; exit 2; }
-for b in "${BACKEND_LIST[@]}"; do
-    [[ $b == sqlite || $b == postgres ]] || { echo "BACKENDS may hold sqlite and postgres, not '$b'" >&2; exit 2; }
-done
-[[ $PG_URL =~ ^postgres(ql)?://[^/]+/?$ ]] ||
-    { echo "PG_URL must be postgres://USER@HOST:PORT without a database name, not '$PG_URL'" >&2; exit 2; }
-PG_URL=${PG_URL%/}
-
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
-
-log() { printf '# %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-now() { date +%s.%N; }
-calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-for tool in wrk curl python3 sqlite3 timeout; do
-    command -v "$tool" >/dev/null || die "$tool is needed and not installed"
-done
-((BUILD == 0)) || command -v cargo >/dev/null || die "cargo is needed (or BUILD=0 with a built binary)"
+need wrk curl python3 sqlite3 timeout
 
 BENCH_NAME=auditlog
 # shellcheck source=bench/lib.sh
@@ -200,19 +153,7 @@ measure() {
 # run BACKEND: one fresh store, seeded with EVENTS events, measured
 run() {
     local backend=$1 t0 t1 got
-    DATA=$WORK/data-$backend
-    if [[ $backend == sqlite ]]; then
-        STORE=(--data-dir "$DATA")
-    else
-        PG_DB=wharf_auditlog_$$
-        psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
-            die "cannot create the database $PG_DB"
-        STORE=(--data-dir "$DATA" --database-url "$PG_URL/$PG_DB")
-    fi
-    printf '%s\n' "$PASSWORD" | "$WHARF" "${STORE[@]}" admin user create alice --email alice@example.com --password-stdin \
-        >>"$WORK/logs/admin.log" 2>&1 || { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the user 'alice'"; }
-    "$WHARF" "${STORE[@]}" admin org create acme --owner alice >>"$WORK/logs/admin.log" 2>&1 ||
-        { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the organization 'acme'"; }
+    fresh_store "$backend" "$EVENTS" acme
 
     log "$backend: inserting $EVENTS audit events"
     t0=$(now)
@@ -240,31 +181,13 @@ run() {
     measure "$backend" rareaction "$base?action=org.settings.update&page_size=25" action org.settings.update "" ""
     measure "$backend" rareactor "$base?actor=bench-rare&page_size=25" actor bench-rare "" ""
     stop_wharf
-    if [[ $KEEP == 1 ]]; then
-        log "$backend: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"
-        PG_DB=''
-    else
-        drop_pg_db
-        rm -rf "$DATA"
-    fi
+    release_store "$backend"
 }
 
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "Wharf on $HOST, work dir $WORK; $(nproc) cores, load average $LOAD_START"
 log "load: wrk ${WRK_SECONDS} s, $WRK_THREADS threads, $WRK_CONNS connections per query"
-declare -A SKIPPED=()
-for backend in "${BACKEND_LIST[@]}"; do
-    if [[ $backend == postgres ]]; then
-        if ! command -v psql >/dev/null; then
-            log "psql is not installed: skipping PostgreSQL"; SKIPPED[postgres]=1; continue
-        fi
-        if ! psql -X -q "$PG_URL/postgres" -c 'SELECT 1' >/dev/null 2>"$WORK/logs/pg-check.log"; then
-            log "PostgreSQL at $PG_URL is unreachable ($(head -1 "$WORK/logs/pg-check.log")): skipping PostgreSQL"
-            SKIPPED[postgres]=1; continue
-        fi
-    fi
-    run "$backend"
-done
+each_backend run
 
 # ---- report -----------------------------------------------------------------------------------
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -1,5 +1,6 @@
 # Shared by the benchmarks that start Wharf on their own (hub-tags.sh, hub-repos.sh, auditlog.sh,
-# startup.sh, upload.sh); sourced, not run. The Hub benchmarks also use its load part (last).
+# startup.sh, upload.sh); sourced, not run. The Hub benchmarks also use its last two parts, the
+# load and the stores (they read their settings with hub-settings.sh before this).
 # Expects ROOT, BUILD, KEEP, PG_URL, BENCH_NAME and the functions log and die. Builds Wharf
 # (unless BUILD=0), makes the work directory WORK, sets up cleanup of the server (WHARF_PID)
 # and of the PostgreSQL database (PG_DB) on exit, picks a free loopback HOST, and clears the
@@ -149,4 +150,57 @@ load_query() {
         log "$label: the load run had failed requests; its figures are not reported"; FAILED=1; return 0
     fi
     R[$key]=$rps R[${key}_p99]=$p99
+}
+
+# ---- the stores of the runs (Hub benchmarks) ------------------------------------------------
+# fresh_store BACKEND SIZE [ORG]: a new, empty store for one run: sets DATA, STORE (and PG_DB,
+# a new database, on PostgreSQL), then creates the user alice (password PASSWORD) and, when
+# ORG is given, the organization ORG owned by alice, with `wharf admin`.
+fresh_store() {
+    local backend=$1 size=$2 org=${3:-}
+    DATA=$WORK/data-$backend-$size
+    if [[ $backend == sqlite ]]; then
+        STORE=(--data-dir "$DATA")
+    else
+        PG_DB=wharf_${BENCH_NAME//-/_}_$$_$size
+        psql -X -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "CREATE DATABASE \"$PG_DB\"" >/dev/null ||
+            die "cannot create the database $PG_DB"
+        STORE=(--data-dir "$DATA" --database-url "$PG_URL/$PG_DB")
+    fi
+    printf '%s\n' "$PASSWORD" | "$WHARF" "${STORE[@]}" admin user create alice --email alice@example.com --password-stdin \
+        >>"$WORK/logs/admin.log" 2>&1 || { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the user 'alice'"; }
+    if [[ -n $org ]]; then
+        "$WHARF" "${STORE[@]}" admin org create "$org" --owner alice >>"$WORK/logs/admin.log" 2>&1 ||
+            { tail -20 "$WORK/logs/admin.log" >&2; die "cannot create the organization '$org'"; }
+    fi
+}
+
+# release_store LABEL: after a run, removes its store, or keeps it (KEEP=1) and says where.
+release_store() {
+    if [[ $KEEP == 1 ]]; then
+        log "$1: kept $DATA${PG_DB:+ and the database $PG_URL/$PG_DB}"
+        PG_DB=''
+    else
+        drop_pg_db
+        rm -rf "$DATA"
+    fi
+}
+
+# each_backend FN: calls FN BACKEND for every backend of BACKEND_LIST, except PostgreSQL when
+# it cannot be reached, which is said and recorded in SKIPPED.
+declare -A SKIPPED=()
+each_backend() {
+    local backend
+    for backend in "${BACKEND_LIST[@]}"; do
+        if [[ $backend == postgres ]]; then
+            if ! command -v psql >/dev/null; then
+                log "psql is not installed: skipping PostgreSQL"; SKIPPED[postgres]=1; continue
+            fi
+            if ! psql -X -q "$PG_URL/postgres" -c 'SELECT 1' >/dev/null 2>"$WORK/logs/pg-check.log"; then
+                log "PostgreSQL at $PG_URL is unreachable ($(head -1 "$WORK/logs/pg-check.log")): skipping PostgreSQL"
+                SKIPPED[postgres]=1; continue
+            fi
+        fi
+        "$1" "$backend"
+    done
 }
