@@ -165,9 +165,15 @@ impl Store {
             .map(|row| row.try_get("n"))
             .transpose()?
             .unwrap_or(0);
+        // The page's names are picked first, from an index alone where the filter allows
+        // (migration 0012), then its rows are read: skipping to a deep page walks index
+        // entries, not table rows. `CROSS JOIN` makes the page SQLite's outer loop, as in
+        // `list_tag_rows`.
+        let order = ordering.sql();
         let sql = format!(
-            "SELECT {REPO_COLUMNS} FROM repositories WHERE {condition} ORDER BY {} LIMIT ${} OFFSET ${}",
-            ordering.sql(),
+            "SELECT {REPO_COLUMNS} FROM (SELECT name AS page_name FROM repositories WHERE {condition} \
+             ORDER BY {order} LIMIT ${} OFFSET ${}) page CROSS JOIN repositories \
+             WHERE repositories.namespace = $1 AND repositories.name = page.page_name ORDER BY {order}",
             values.len() + 1,
             values.len() + 2
         );
